@@ -1,0 +1,133 @@
+# Makefile: builds and tests Spoolkeeper (common/ library, programs, unit tests, fuzzers, benchmarks).
+#
+#   make            build everything into build/
+#   make deps       install the Debian packages that are missing (apt-get)
+#   make run        deps, build, and analyse FILE (the README's run command)
+#   make test       deps, then build and run every test (the README's test command)
+#   make SAN=1 test the same under ASan+UBSan, built into build-san/
+#   make bench      the benchmarks of bench/ (prints figures beside their references)
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 600) by hand
+
+comma	:= ,
+BUILD	:= build$(if $(SAN),-san)
+CC	?= cc
+FUZZCC	?= clang
+PKGS	:= jansson libzip expat
+WARN	:= -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wshadow -Wpointer-arith -Wundef
+OPT	?= -O2 -g
+SANFLAGS := $(if $(SAN),-fsanitize=address$(comma)undefined \
+	    -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+# CI (which sets CI=true) and WERROR=1 turn warnings into errors.
+ERRFLAG	:= $(if $(or $(CI),$(WERROR)),-Werror)
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Icommon
+ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(ERRFLAG) $(SANFLAGS) $(PKG_CFLAGS) \
+	     -MMD -MP $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+
+# Debian packages the build and the tests need; `make deps` installs the missing ones.
+DEB_BUILD := build-essential pkg-config libfcgi-dev libmosquitto-dev \
+	     libcurl4-openssl-dev libjansson-dev libzip-dev libpq-dev check \
+	     libexpat1-dev
+DEB_TEST  := clang libclang-rt-14-dev zip unzip python3 time
+DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+COMMON_LIB := $(BUILD)/libcommon.a
+
+CLI_SRC	:= $(wildcard worker/cli/*.c)
+CLI_OBJ	:= $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_BIN	:= $(BUILD)/bin/spoolkeeper
+
+UNIT_SRC := $(wildcard tests/unit/check_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_HELPER_SRC := $(filter-out tests/unit/check_%.c,$(wildcard tests/unit/*.c))
+UNIT_HELPER_OBJ := $(UNIT_HELPER_SRC:%.c=$(BUILD)/%.o)
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps run test check fuzz-build fuzz bench clean headers
+
+all: $(CLI_BIN) $(BENCH_BIN)
+
+deps:
+	@missing=""; for p in $(DEB_ALL); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	        grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "deps: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+
+# The README's run command (until the worker exists: the engine on FILE).
+FILE ?= ../shared/samples/gcode/estampo_reference_P1S_BS2.5_2color_T0T3.gcode.3mf
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(CLI_BIN) analyze "$(FILE)"
+
+# The README's test command: dependencies first, then a fresh make that sees them.
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: all $(UNIT_BIN) headers
+	@BUILD=$(BUILD) SAN=$(SAN) sh tests/run.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(COMMON_LIB): $(COMMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(CLI_BIN): $(CLI_OBJ) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(COMMON_LIB) $(PKG_LIBS)
+
+$(BUILD)/tests/check_%: $(BUILD)/tests/unit/check_%.o $(UNIT_HELPER_OBJ) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJ) $(COMMON_LIB) $(PKG_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(COMMON_LIB) $(PKG_LIBS)
+
+# Every header must compile on its own.
+headers:
+	@for h in common/*.h; do \
+	    echo "#include \"$$(basename $$h)\"" | $(CC) $(CPPFLAGS) -std=c11 $(WARN) \
+	        $(ERRFLAG) $(PKG_CFLAGS) -x c -fsyntax-only - || exit 1; \
+	done
+
+# libFuzzer targets: clang, instrumented copies of common/ linked in directly.
+FUZZ_CFLAGS = -std=c11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
+	      $(PKG_CFLAGS) $(CPPFLAGS)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(wildcard common/*.h)
+	@mkdir -p $(@D)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+FUZZ_SECONDS ?= 600
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $$f || exit 1; done
+
+bench: all
+	@BUILD=$(BUILD) sh bench/run.sh
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+.SECONDARY:

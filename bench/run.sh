@@ -1,0 +1,118 @@
+#!/bin/sh
+# bench/run.sh: times `spoolkeeper analyze` on a large gcode and .gcode.3mf beside wc -l and unzip -p; prints figures and targets.
+#
+#   BUILD=build sh bench/run.sh        (what `make bench` runs, from the repository root)
+#
+# Inputs are built once by ../shared/tools/mkbig.py into build/bench/ (rebuilt when mkbig.py is newer).
+# Each command runs 5 times on a warm page cache and the best time counts. MB = 10^6 bytes; RSS is in
+# MiB from /usr/bin/time -f %M. A missed target prints MISS but does not fail the run; a command that
+# fails does (exit 1).
+
+set -u
+
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin/spoolkeeper
+MKBIG=../shared/tools/mkbig.py
+SRC=../shared/samples/gcode/mfm_4-cubes_P1S_BS1.10_2color_noTower.gcode.3mf
+REPS=40
+DIR=build/bench
+PLAIN=$DIR/big.gcode
+ZIP=$DIR/big.gcode.3mf
+
+die()
+{
+	echo "bench: $*" >&2
+	exit 1
+}
+
+[ -x "$BIN" ] || die "$BIN not built (run make)"
+[ -f "$MKBIG" ] && [ -f "$SRC" ] || die "$MKBIG or $SRC missing"
+mkdir -p "$DIR" || die "cannot create $DIR"
+
+# build OUT [--3mf]: runs mkbig.py into OUT unless OUT is newer than mkbig.py.
+build()
+{
+	[ -f "$1" ] && [ -n "$(find "$1" -prune -newer "$MKBIG")" ] && return 0
+	echo "bench: building $1"
+	python3 "$MKBIG" "$SRC" "$REPS" "$1.tmp" "$@" || die "mkbig.py failed"
+	mv "$1.tmp" "$1" || die "cannot rename $1.tmp"
+}
+build "$PLAIN"
+build "$ZIP" --3mf
+
+MEMBER=$(unzip -Z1 "$ZIP" | grep '^Metadata/plate_[0-9]*\.gcode$' | head -n 1)
+[ -n "$MEMBER" ] || die "no plate gcode in $ZIP"
+PLAIN_B=$(wc -c <"$PLAIN")
+ZIP_B=$(wc -c <"$ZIP")
+GCODE_B=$(unzip -Zl "$ZIP" "$MEMBER" | awk 'NR == 1 { print $4 }')
+
+# best5 CMD...: runs CMD 5 times with stdout discarded; prints the best wall time in seconds.
+best5()
+{
+	best=
+	i=0
+	while [ "$i" -lt 5 ]; do
+		t0=$(date +%s.%N)
+		"$@" >/dev/null || die "command failed: $*"
+		t1=$(date +%s.%N)
+		best=$(awk -v a="$t0" -v b="$t1" -v best="$best" \
+		    'BEGIN { t = b - a; if (best == "" || t < best + 0) best = t; printf "%.4f", best }')
+		i=$((i + 1))
+	done
+	echo "$best"
+}
+
+# rss CMD...: runs CMD once with stdout discarded; prints its peak RSS in KiB.
+rss()
+{
+	/usr/bin/time -f %M -o "$DIR/rss.txt" "$@" >/dev/null || die "command failed: $*"
+	tail -n 1 "$DIR/rss.txt"
+}
+
+# Warm the page cache and the binaries.
+cat "$PLAIN" "$ZIP" >/dev/null
+wc -l "$PLAIN" >/dev/null
+unzip -p "$ZIP" "$MEMBER" >/dev/null || die "unzip -p failed"
+"$BIN" analyze "$PLAIN" --json >/dev/null || die "analyze $PLAIN failed"
+"$BIN" analyze "$ZIP" --json >/dev/null || die "analyze $ZIP failed"
+
+# (die inside $(...) only ends the subshell, hence the "|| exit 1")
+t_wc=$(best5 wc -l "$PLAIN") || exit 1
+t_plain=$(best5 "$BIN" analyze "$PLAIN" --json) || exit 1
+t_unzip=$(best5 unzip -p "$ZIP" "$MEMBER") || exit 1
+t_zip=$(best5 "$BIN" analyze "$ZIP" --json) || exit 1
+r_plain=$(rss "$BIN" analyze "$PLAIN" --json) || exit 1
+r_zip=$(rss "$BIN" analyze "$ZIP" --json) || exit 1
+
+awk -v pb="$PLAIN_B" -v zb="$ZIP_B" -v gb="$GCODE_B" \
+    -v twc="$t_wc" -v tp="$t_plain" -v tu="$t_unzip" -v tz="$t_zip" \
+    -v rp="$r_plain" -v rz="$r_zip" -v reps="$REPS" '
+function row(what, fb, t, ratio, rss) {
+	printf "%-38s %8.1f %9.1f %9.3f %8.1f %7s %8s\n", what, fb / 1e6, gb / 1e6, t,
+	    gb / 1e6 / t, ratio, rss
+}
+function verdict(ok) { return ok ? "PASS" : "MISS" }
+BEGIN {
+	printf "bench: spoolkeeper analyze, mkbig.py 4-cubes x%d; best of 5, warm page cache\n", reps
+	printf "%-38s %8s %9s %9s %8s %7s %8s\n", "command", "file MB", "gcode MB", "seconds",
+	    "MB/s", "ratio", "RSS MiB"
+	mbs = gb / 1e6 / tp; xwc = tp / twc; xunzip = tz / tu
+	row("wc -l big.gcode (reference)", pb, twc, "-", "-")
+	row("spoolkeeper analyze big.gcode --json", pb, tp, sprintf("%.2fx", xwc),
+	    sprintf("%.1f", rp / 1024))
+	row("unzip -p big.gcode.3mf (reference)", zb, tu, "-", "-")
+	row("spoolkeeper analyze big.gcode.3mf", zb, tz, sprintf("%.2fx", xunzip),
+	    sprintf("%.1f", rz / 1024))
+	printf "(MB/s is gcode MB per second; ratio is time over the reference above)\n"
+	printf "targets\n"
+	printf "  %-34s %12s  %s\n", "plain: >= 800 MB/s", sprintf("%.1f MB/s", mbs),
+	    verdict(mbs >= 800)
+	printf "  %-34s %12s  %s\n", "plain: within 5x of wc -l", sprintf("%.2fx", xwc),
+	    verdict(xwc <= 5)
+	printf "  %-34s %12s  %s\n", "plain: peak RSS < 16 MiB", sprintf("%.1f MiB", rp / 1024),
+	    verdict(rp / 1024 < 16)
+	printf "  %-34s %12s  %s\n", "3mf: within 1.3x of unzip -p", sprintf("%.2fx", xunzip),
+	    verdict(xunzip <= 1.3)
+	printf "  %-34s %12s  %s\n", "3mf: peak RSS < 16 MiB", sprintf("%.1f MiB", rz / 1024),
+	    verdict(rz / 1024 < 16)
+}'

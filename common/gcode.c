@@ -1,0 +1,940 @@
+/* gcode.c: the streaming gcode interpreter: lines, commands, and the physical and slicer rule sets. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "errbuf.h"
+#include "gcode_int.h"
+#include "xmalloc.h"
+
+enum { AX_X, AX_Y, AX_Z, AX_E, AX__MAX };
+
+/* The axis words of one move; has[i] says whether word i was given. */
+struct move {
+	int64_t	 v[AX__MAX];		/* GCODE_UNIT */
+	int	 has[AX__MAX];
+};
+
+static const char *const flag_names[GCODE_FLAG__MAX] = {
+	"extrude_cali_flag", "timelapse_record_flag", "g29_before_print_flag"
+};
+
+void
+gcode_opts_default(struct gcode_opts *opts)
+{
+	int i;
+
+	opts->use_ams = 1;
+	for (i = 0; i < GCODE_FLAG__MAX; i++)
+		opts->flags[i] = -1;
+}
+
+static void
+axes_init(struct gcode_axes *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->tool = GCODE_NOTOOL;
+}
+
+struct gcode *
+gcode_new(const struct gcode_opts *opts)
+{
+	struct gcode *g = xcalloc(1, sizeof(*g));
+
+	if (opts != NULL)
+		g->opts = *opts;
+	else
+		gcode_opts_default(&g->opts);
+	g->line = xcalloc(1, GCODE_LINE_MAX + GCODE_LINE_PAD);
+	g->lim = g->line + GCODE_LINE_MAX + GCODE_LINE_PAD;
+	axes_init(&g->phys);
+	axes_init(&g->slic);
+	g->first_tool = GCODE_NOTOOL;
+	g->judge_flag = -1;
+	g->split_prev = -1;
+	g->percent = -1;
+	g->hdr.bs_major = -1;
+	g->hdr.total_layers = -1;
+	g->hdr.nozzle_volume = NAN;
+	return g;
+}
+
+void
+gcode_free(struct gcode *g)
+{
+	if (g == NULL)
+		return;
+	free(g->line);
+	free(g->chunks);
+	free(g->marks);
+	free(g);
+}
+
+size_t
+gcode_line(const struct gcode *g)
+{
+	return g->lineno;
+}
+
+/*
+ * Parses a decimal number at *p as a fixed-point count of GCODE_UNIT (one
+ * millionth of a millimetre, rounded on the seventh decimal) and advances *p.
+ * Integer arithmetic keeps the hot path free of division and makes sums
+ * exact.  Returns 0, -1 when no number starts at *p, or -2 when the number is
+ * not finite or its magnitude exceeds GCODE_MAX_POS.  This is the byte-wise
+ * reference; fix_num() below is the fast path that falls back to it.
+ */
+static int
+fix_num_slow(const char **p, const char *end, int64_t *out)
+{
+	const char	*s = *p;
+	int64_t		 ip = 0, fp = 0;
+	int		 neg = 0, digits = 0, fd = 0, big = 0;
+	double		 v;
+
+	if (s < end && (*s == '-' || *s == '+'))
+		neg = *s++ == '-';
+	for (; s < end && (unsigned)(*s - '0') < 10; s++, digits++) {
+		if (ip > (int64_t)GCODE_MAX_POS)
+			big = 1;
+		else
+			ip = ip * 10 + (*s - '0');
+	}
+	if (s < end && *s == '.')
+		for (s++; s < end && (unsigned)(*s - '0') < 10; s++, digits++) {
+			if (fd < 6)
+				fp = fp * 10 + (*s - '0');
+			else if (fd == 6 && *s >= '5')
+				fp++;
+			fd++;
+		}
+	if (digits == 0)
+		return -1;
+	if (s < end && *s == 'e') {
+		if (gcode_num(p, end, &v) == -1)
+			return -1;
+		if (!(fabs(v) <= GCODE_MAX_POS))
+			return -2;
+		*out = llround(v * GCODE_UNIT);
+		return 0;
+	}
+	for (; fd < 6; fd++)
+		fp *= 10;
+	if (big || ip > (int64_t)GCODE_MAX_POS)
+		return -2;
+	*out = neg ? -(ip * GCODE_UNIT + fp) : ip * GCODE_UNIT + fp;
+	*p = s;
+	return 0;
+}
+
+#define ONES	0x0101010101010101ULL	/* times a byte: that byte in all 8 lanes */
+
+/* The 8 bytes at s (readable) as a number whose lowest byte is s[0]. */
+static inline uint64_t
+load8(const char *s)
+{
+	uint64_t x;
+
+	memcpy(&x, s, sizeof(x));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);
+#endif
+	return x;
+}
+
+/*
+ * How many of the bytes of x (from load8()) are ASCII digits before the
+ * first one that is not, 0 to 8.  A digit has high nibble 3, and so does it
+ * plus 6; a carry out of a byte (0xfa and above, not a digit) only spoils
+ * the bytes after it.
+ */
+static inline int
+digit_run(uint64_t x)
+{
+	uint64_t bad = ((x & 0xf0 * ONES) ^ 0x30 * ONES) |
+	    (((x + 0x06 * ONES) & 0xf0 * ONES) ^ 0x30 * ONES);
+
+	return bad == 0 ? 8 : __builtin_ctzll(bad) >> 3;
+}
+
+/* The number written by the digit values (0-9) in the bytes of v, v's lowest byte the most significant digit. */
+static inline uint64_t
+eight_digits(uint64_t v)
+{
+	v = v * 10 + (v >> 8);
+	return (((v & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32))) +
+	    (((v >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32)))) >>
+	    32;
+}
+
+static const int64_t pow10_6[7] = {
+	1000000, 100000, 10000, 1000, 100, 10, 1
+};
+
+/*
+ * fix_num_slow() eight bytes at a time (SWAR), for the usual number of at
+ * most 7 digits and a point that ends within 8 bytes: one load finds the
+ * point and the end, the point is squeezed out, and one conversion gives
+ * all the digits.  lim ends the readable memory; the byte at end must not
+ * be a digit or a point (a newline or carriage return), so that a number
+ * never runs past end.  Anything else takes the byte-wise path, so the
+ * result is always fix_num_slow()'s.
+ */
+static inline int
+fix_num(const char **p, const char *end, const char *lim, int64_t *out)
+{
+	const char	*s = *p, *t;
+	uint64_t	 x, bad, low;
+	int64_t		 v;
+	int		 neg = 0, first, dot, nd, nf = 0;
+
+	if (s < end && (*s == '-' || *s == '+'))
+		neg = *s++ == '-';
+	if (lim - s <= 8)
+		return fix_num_slow(p, end, out);
+	x = load8(s);
+	/* Bit 7 of each byte that is not a digit (see digit_run()). */
+	bad = ((x & 0xf0 * ONES) ^ 0x30 * ONES) |
+	    (((x + 0x06 * ONES) & 0xf0 * ONES) ^ 0x30 * ONES);
+	bad = (((bad & 0x7f * ONES) + 0x7f * ONES) | bad) & 0x80 * ONES;
+	if (bad == 0)
+		return fix_num_slow(p, end, out);
+	nd = first = __builtin_ctzll(bad) >> 3;
+	if ((dot = (x >> (8 * first) & 0xff) == '.')) {
+		/* The fraction ends at the next non-digit; squeeze the point out. */
+		if ((bad &= bad - 1) == 0)
+			return fix_num_slow(p, end, out);
+		nd = (__builtin_ctzll(bad) >> 3) - 1;
+		nf = nd - first;
+		low = (1ULL << (8 * first)) - 1;
+		x = (x & low) | (x >> 8 & ~low);
+	}
+	/* Bytes at or past end are not the line's: the byte-wise path decides. */
+	t = s + nd + dot;
+	if (nd == 0 || t > end || (t < end && *t == 'e'))
+		return fix_num_slow(p, end, out);
+	v = (int64_t)eight_digits((x - 0x30 * ONES) << (8 * (8 - nd))) *
+	    pow10_6[nf];
+	*out = neg ? -v : v;
+	*p = t;
+	return 0;
+}
+
+/* True while the printer skips the current line (a branch not taken, or an AMS block without AMS). */
+static int
+skipping(const struct gcode *g)
+{
+	return g->cond_false != 0 || g->ams_depth > 0;
+}
+
+/* Adds physical (GCODE_UNIT) and slicer-replica (mm) amounts to filament f in the current segment. */
+static void
+add(struct gcode *g, int f, int64_t units, double slicer_mm)
+{
+	if (!g->seg_touched[f]) {
+		g->seg_touched[f] = 1;
+		g->seg_list[g->nseg++] = f;
+	}
+	g->seg_mm[f] += units;
+	g->seg_slicer[f] += slicer_mm;
+}
+
+static const char *
+skip_blanks(const char *s, const char *end)
+{
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	return s;
+}
+
+/* Skips the rest of an unknown parameter word. */
+static const char *
+skip_word(const char *s, const char *end)
+{
+	while (s < end && *s != ' ' && *s != '\t' && *s != ';')
+		s++;
+	return s;
+}
+
+/*
+ * Parses the X, Y, Z and E words of a move; other words are skipped.  A word
+ * not given leaves has[i] and v[i] at 0.
+ */
+static int
+move_words(struct gcode *g, const char *s, const char *end, struct move *m,
+    char *err)
+{
+	char	c;
+	int	ax;
+
+	memset(m, 0, sizeof(*m));
+	for (;;) {
+		while (s < end && (*s == ' ' || *s == '\t'))
+			s++;
+		if (s == end || *s == ';')
+			return 0;
+		switch ((c = *s++)) {
+		case 'X':
+			ax = AX_X;
+			break;
+		case 'Y':
+			ax = AX_Y;
+			break;
+		case 'Z':
+			ax = AX_Z;
+			break;
+		case 'E':
+			ax = AX_E;
+			break;
+		default:
+			s = skip_word(s, end);
+			continue;
+		}
+		s = skip_blanks(s, end);
+		switch (fix_num(&s, end, g->lim, &m->v[ax])) {
+		case -1:
+			return errbuf_set(err, "line %zu: %c without a number",
+			    g->lineno, c);
+		case -2:
+			return errbuf_set(err, "line %zu: %c value is not a "
+			    "finite number within %g mm", g->lineno, c,
+			    GCODE_MAX_POS);
+		}
+		m->has[ax] = 1;
+	}
+}
+
+/*
+ * Applies a move to one view of the machine and returns its signed E in
+ * *de; *moved_xy and *moved_z tell whether the head moved.  With commit 0
+ * the positions stay as they were (a ;VG1 stand-in the printer never runs).
+ * Relies on move_words() leaving v[i] at 0 for a word not given.
+ */
+static inline int
+apply_move(struct gcode *g, struct gcode_axes *a, const struct move *m,
+    int commit, int64_t *de, int *moved_xy, int *moved_z, char *err)
+{
+	const int64_t	 maxpos = (int64_t)GCODE_MAX_POS * GCODE_UNIT;
+	int64_t		 np[AX__MAX], d;
+	int		 i, far = 0;
+
+	for (i = AX_X; i <= AX_Z; i++)
+		np[i] = m->v[i] + (a->rel_xyz || !m->has[i] ? a->pos[i] : 0);
+	*moved_xy = (np[AX_X] != a->pos[AX_X]) | (np[AX_Y] != a->pos[AX_Y]);
+	*moved_z = np[AX_Z] != a->pos[AX_Z];
+	d = m->v[AX_E] - (m->has[AX_E] && !a->rel_e && !a->rel_xyz ?
+	    a->pos[AX_E] : 0);
+	*de = d;
+	if (llabs(d) > (int64_t)(GCODE_MAX_MOVE_E * GCODE_UNIT))
+		return errbuf_set(err, "line %zu: an extrusion of %.1f mm in "
+		    "one move is absurd", g->lineno, (double)d / GCODE_UNIT);
+	if (!commit)
+		return 0;
+	np[AX_E] = a->pos[AX_E] + d;
+	for (i = 0; i < AX__MAX; i++)
+		far |= llabs(np[i]) > maxpos;
+	if (far)
+		return errbuf_set(err, "line %zu: position beyond %g mm",
+		    g->lineno, GCODE_MAX_POS);
+	memcpy(a->pos, np, sizeof(np));
+	return 0;
+}
+
+/* Cross-section of filament f in mm2. */
+static double
+area(const struct gcode *g, int f)
+{
+	double r = gcode_header_diameter(g, f) / 2;
+
+	return 3.14159265358979323846 * r * r;
+}
+
+/*
+ * Slicer replica of a flush: BambuStudio 2.x charges the first
+ * nozzle_volume mm3 after a change to the previous filament (rule S5).
+ */
+static void
+slicer_flush(struct gcode *g, int64_t units)
+{
+	int	n = g->slic.tool, prev = g->split_prev;
+	double	de = (double)units / GCODE_UNIT, vol, take;
+
+	if (prev < 0 || prev == n || !(g->split_left > 0) || n == GCODE_NOTOOL) {
+		add(g, n, 0, de);
+		return;
+	}
+	vol = de * area(g, n);
+	take = vol < g->split_left ? vol : g->split_left;
+	g->split_left -= take;
+	add(g, prev, 0, take / area(g, prev));
+	add(g, n, 0, (vol - take) / area(g, n));
+}
+
+/*
+ * True when the executed view equals the slicer's, so that one update
+ * serves both.  They part when the printer skips lines the slicer counts,
+ * and meet again once every position and mode agrees.
+ */
+static int
+same_views(struct gcode *g)
+{
+	if (skipping(g)) {
+		g->diverged = 1;
+		return 0;
+	}
+	if (g->diverged && memcmp(&g->phys, &g->slic, sizeof(g->phys)) == 0)
+		g->diverged = 0;
+	return !g->diverged;
+}
+
+/* Rules S2, S4 and S6: what the slicer counts of a move with signed E de. */
+static void
+slicer_move(struct gcode *g, int64_t de, int xy, int z, int virtual)
+{
+	int flush = virtual ? g->in_vflush : g->in_flush;
+
+	if (de > 0 && xy && !g->in_wipe)
+		add(g, g->slic.tool, 0, (double)de / GCODE_UNIT);
+	else if (de > 0 && !xy && !z && flush)
+		slicer_flush(g, de);
+}
+
+/* G0/G1, or ;VG1 (virtual): rules P3/P6 and S2/S4/S6. */
+static int
+linear_move(struct gcode *g, const char *s, const char *end, int virtual,
+    char *err)
+{
+	struct move	m;
+	int64_t		de;
+	int		xy, z;
+
+	if (move_words(g, s, end, &m, err) == -1)
+		return -1;
+	if (!virtual && same_views(g)) {
+		if (apply_move(g, &g->phys, &m, 1, &de, &xy, &z, err) == -1)
+			return -1;
+		g->slic = g->phys;
+		add(g, g->phys.tool, de, 0);
+		slicer_move(g, de, xy, z, 0);
+		return 0;
+	}
+	if (!skipping(g)) {
+		if (apply_move(g, &g->phys, &m, !virtual, &de, &xy, &z, err))
+			return -1;
+		if (!virtual || (g->in_vflush && de > 0))
+			add(g, g->phys.tool, de, 0);
+	}
+	g->diverged = 1;
+	if (apply_move(g, &g->slic, &m, 1, &de, &xy, &z, err) == -1)
+		return -1;
+	slicer_move(g, de, xy, z, virtual);
+	return 0;
+}
+
+/* G2/G3: signed E in both rule sets (P3, S3). */
+static int
+arc_move(struct gcode *g, const char *s, const char *end, char *err)
+{
+	struct move	m;
+	int64_t		de;
+	int		xy, z, same;
+
+	if (move_words(g, s, end, &m, err) == -1)
+		return -1;
+	same = same_views(g);
+	if (!skipping(g)) {
+		if (apply_move(g, &g->phys, &m, 1, &de, &xy, &z, err) == -1)
+			return -1;
+		add(g, g->phys.tool, de, 0);
+	}
+	if (same)
+		g->slic = g->phys;
+	else if (apply_move(g, &g->slic, &m, 1, &de, &xy, &z, err) == -1)
+		return -1;
+	if (de != 0)
+		add(g, g->slic.tool, 0, (double)de / GCODE_UNIT);
+	return 0;
+}
+
+/* G92: sets the given positions, or all of them to 0 when none is given. */
+static int
+set_position(struct gcode *g, const char *s, const char *end, char *err)
+{
+	struct move	m;
+	int		i, any = 0;
+
+	if (move_words(g, s, end, &m, err) == -1)
+		return -1;
+	for (i = 0; i < AX__MAX; i++)
+		any |= m.has[i];
+	for (i = 0; i < AX__MAX; i++) {
+		int64_t v = m.has[i] ? m.v[i] : 0;
+
+		if (m.has[i] || !any) {
+			if (!skipping(g))
+				g->phys.pos[i] = v;
+			else
+				g->diverged = 1;
+			g->slic.pos[i] = v;
+		}
+	}
+	return 0;
+}
+
+/* Sets a mode flag in the executed view (unless skipped) and in the slicer's. */
+static void
+set_mode(struct gcode *g, size_t offset, int value)
+{
+	if (!skipping(g))
+		*(int *)((char *)&g->phys + offset) = value;
+	else
+		g->diverged = 1;
+	*(int *)((char *)&g->slic + offset) = value;
+}
+
+/* T<n> or M1020 S<n>: rule P2 (physical, executed only) and S1 (slicer, always). */
+static int
+select_tool(struct gcode *g, long n, char *err)
+{
+	if (n > 254)
+		return 0;	/* T255 unload, T1000/T1100 specials */
+	if (n >= PLAN_MAX_FILAMENTS)
+		return errbuf_set(err, "line %zu: filament T%ld is beyond the "
+		    "%d supported", g->lineno, n, PLAN_MAX_FILAMENTS);
+	if (!skipping(g)) {
+		g->phys.tool = (int)n;
+		if (g->first_tool == GCODE_NOTOOL)
+			g->first_tool = (int)n;
+	} else
+		g->diverged = 1;
+	if (g->hdr.bs_major >= 2 && g->slic.tool != GCODE_NOTOOL &&
+	    g->slic.tool != n && isfinite(g->hdr.nozzle_volume)) {
+		g->split_prev = g->slic.tool;
+		g->split_left = g->hdr.nozzle_volume;
+	}
+	g->slic.tool = (int)n;
+	return 0;
+}
+
+static int
+g_command(struct gcode *g, const char *s, const char *end, char *err)
+{
+	long code, sub = -1;
+
+	if (gcode_uint(&s, end, &code) == -1)
+		return 0;
+	if (s < end && *s == '.') {
+		s++;
+		if (gcode_uint(&s, end, &sub) == -1)
+			return 0;
+	}
+	if (sub != -1)
+		return 0;
+	switch (code) {
+	case 0:
+	case 1:
+		return linear_move(g, s, end, 0, err);
+	case 2:
+	case 3:
+		return arc_move(g, s, end, err);
+	case 90:
+	case 91:
+		set_mode(g, offsetof(struct gcode_axes, rel_xyz), code == 91);
+		return 0;
+	case 92:
+		return set_position(g, s, end, err);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Finds word c in the parameters and parses its number.  Returns 1 when
+ * found with a number, 0 when absent or without a number.
+ */
+static int
+word(const char *s, const char *end, char c, double *v)
+{
+	while ((s = skip_blanks(s, end)) < end && *s != ';') {
+		if (*s++ == c && gcode_num(&s, end, v) == 0)
+			return 1;
+		s = skip_word(s, end);
+	}
+	return 0;
+}
+
+/* M73 L<layer> and M73 P<percent>: layer buckets (P9) and progress marks. */
+static int
+m73(struct gcode *g, const char *s, const char *end, char *err)
+{
+	double v;
+
+	if (skipping(g))
+		return 0;
+	if (word(s, end, 'L', &v)) {
+		if (!(v >= 0 && v <= GCODE_MAX_LAYER) || v != floor(v))
+			return errbuf_set(err, "line %zu: M73 L%g is not a "
+			    "layer number", g->lineno, v);
+		if (!g->seen_m73 || (int)v != g->m73_layer) {
+			if (gcode_boundary(g, err) == -1)
+				return -1;
+			g->m73_layer = (int)v;
+			g->seen_m73 = 1;
+			if (g->m73_layer > g->max_m73)
+				g->max_m73 = g->m73_layer;
+		}
+	}
+	if (word(s, end, 'P', &v) && v >= 0 && v <= 100 && v == floor(v) &&
+	    (int)v != g->percent) {
+		g->percent = (int)v;
+		return gcode_mark(g, g->percent, err);
+	}
+	return 0;
+}
+
+/* M620.11 S1 I<k> E-<d>: the firmware pulls filament k back d mm (P4). */
+static int
+long_retraction(struct gcode *g, const char *s, const char *end, char *err)
+{
+	double	sv, iv, ev;
+
+	if (skipping(g) || !word(s, end, 'S', &sv) || sv != 1 ||
+	    !word(s, end, 'I', &iv) || !word(s, end, 'E', &ev) || !(ev < 0))
+		return 0;
+	if (!(iv >= 0 && iv < PLAN_MAX_FILAMENTS) || iv != floor(iv) ||
+	    !(ev >= -GCODE_MAX_MOVE_E))
+		return errbuf_set(err, "line %zu: M620.11 with absurd I or E",
+		    g->lineno);
+	add(g, (int)iv, llround(ev * GCODE_UNIT), 0);
+	return 0;
+}
+
+/* M622 J<v> / S<v>: the branch runs when the last judge flag equals v (P8). */
+static int
+cond_push(struct gcode *g, const char *s, const char *end, char *err)
+{
+	double	v;
+	int	flag = 0, taken;
+
+	if (!word(s, end, 'J', &v) && !word(s, end, 'S', &v))
+		v = 0;
+	if (g->cond_depth == GCODE_COND_MAX)
+		return errbuf_set(err, "line %zu: M622 nested more than %d "
+		    "deep", g->lineno, GCODE_COND_MAX);
+	if (g->judge_flag >= 0 && g->opts.flags[g->judge_flag] > 0)
+		flag = g->opts.flags[g->judge_flag];
+	taken = v == flag;
+	if (!taken)
+		g->cond_false |= 1u << g->cond_depth;
+	g->cond_depth++;
+	return 0;
+}
+
+static void
+cond_pop(struct gcode *g)
+{
+	if (g->cond_depth == 0)
+		return;
+	g->cond_depth--;
+	g->cond_false &= ~(1u << g->cond_depth);
+}
+
+/* M1002 judge_flag <name>: names the flag the next M622 tests. */
+static void
+judge(struct gcode *g, const char *s, const char *end)
+{
+	static const char	 kw[] = "judge_flag";
+	size_t			 n;
+	int			 i;
+
+	s = skip_blanks(s, end);
+	if ((size_t)(end - s) < sizeof(kw) - 1 ||
+	    memcmp(s, kw, sizeof(kw) - 1) != 0) {
+		if ((size_t)(end - s) >= 5 && memcmp(s, "judge", 5) == 0)
+			g->judge_flag = -1;	/* judge_last_extrude_cali_success */
+		return;
+	}
+	s = skip_blanks(s + sizeof(kw) - 1, end);
+	n = (size_t)(skip_word(s, end) - s);
+	g->judge_flag = -1;
+	for (i = 0; i < GCODE_FLAG__MAX; i++)
+		if (strlen(flag_names[i]) == n && memcmp(s, flag_names[i], n) == 0)
+			g->judge_flag = i;
+}
+
+/* M620 S<n>[A] ... M621 S<n>[A]: skipped whole when the job runs without AMS (P7). */
+static void
+ams_block(struct gcode *g, const char *s, const char *end, int open)
+{
+	double v;
+
+	if (g->opts.use_ams || !word(s, end, 'S', &v))
+		return;
+	if (open)
+		g->ams_depth++;
+	else if (g->ams_depth > 0)
+		g->ams_depth--;
+}
+
+static int
+m_command(struct gcode *g, const char *s, const char *end, char *err)
+{
+	long	code, sub = -1;
+	double	v;
+
+	if (gcode_uint(&s, end, &code) == -1)
+		return 0;
+	if (s < end && *s == '.') {
+		s++;
+		if (gcode_uint(&s, end, &sub) == -1)
+			return 0;
+	}
+	if (code == 620 && sub == 11)
+		return long_retraction(g, s, end, err);
+	if (sub != -1)
+		return 0;
+	switch (code) {
+	case 73:
+		return m73(g, s, end, err);
+	case 82:
+	case 83:
+		set_mode(g, offsetof(struct gcode_axes, rel_e), code == 83);
+		return 0;
+	case 620:
+	case 621:
+		ams_block(g, s, end, code == 620);
+		return 0;
+	case 622:
+		return cond_push(g, s, end, err);
+	case 623:
+		cond_pop(g);
+		return 0;
+	case 1002:
+		judge(g, s, end);
+		return 0;
+	case 1020:
+		if (word(s, end, 'S', &v) && v >= 0 && v == floor(v))
+			return select_tool(g, v > 1e6 ? 1000000 : (long)v, err);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* True when the comment text at s is exactly the marker word (trailing blanks allowed). */
+static inline int
+marker(const char *s, const char *end, const char *word_)
+{
+	size_t n = strlen(word_);	/* a literal: folded by the compiler */
+
+	return (size_t)(end - s) >= n && memcmp(s, word_, n) == 0 &&
+	    skip_blanks(s + n, end) == end;
+}
+
+/* Structural comments: blocks, layers (P9), flush and wipe regions. */
+static int
+comment(struct gcode *g, const char *s, const char *end, char *err)
+{
+	if (end - s >= 4 && memcmp(s, ";VG1", 4) == 0)
+		return linear_move(g, s + 4, end, 1, err);
+	if (end - s < 2 || s[1] != ' ')
+		return 0;
+	s += 2;
+	if (s == end || strchr("CFVWHE", *s) == NULL)
+		goto other;
+	if (marker(s, end, "CHANGE_LAYER")) {
+		if (g->cl_layer == GCODE_MAX_LAYER)
+			return errbuf_set(err, "line %zu: more than %d layers",
+			    g->lineno, GCODE_MAX_LAYER);
+		if (gcode_boundary(g, err) == -1)
+			return -1;
+		g->cl_layer++;
+	} else if (marker(s, end, "FLUSH_START"))
+		g->in_flush = 1;
+	else if (marker(s, end, "FLUSH_END"))
+		g->in_flush = 0;
+	else if (marker(s, end, "VFLUSH_START"))
+		g->in_vflush = 1;
+	else if (marker(s, end, "VFLUSH_END"))
+		g->in_vflush = 0;
+	else if (marker(s, end, "WIPE_START"))
+		g->in_wipe = 1;
+	else if (marker(s, end, "WIPE_END"))
+		g->in_wipe = 0;
+	else if (marker(s, end, "HEADER_BLOCK_START"))
+		g->block = GCODE_BLOCK_HEADER;
+	else if (marker(s, end, "CONFIG_BLOCK_START"))
+		g->block = GCODE_BLOCK_CONFIG;
+	else if (marker(s, end, "EXECUTABLE_BLOCK_START"))
+		g->block = GCODE_BLOCK_EXEC;
+	else if (marker(s, end, "EXECUTABLE_BLOCK_END"))
+		g->block = GCODE_BLOCK_FOOTER;
+	else if (marker(s, end, "HEADER_BLOCK_END") ||
+	    marker(s, end, "CONFIG_BLOCK_END"))
+		g->block = GCODE_BLOCK_NONE;
+	else
+		goto other;
+	return 0;
+other:
+	if (g->block != GCODE_BLOCK_EXEC)
+		return gcode_header_line(g, s, end, err);
+	return 0;
+}
+
+/* Interprets one line (without its newline). */
+static int
+line(struct gcode *g, const char *s, size_t n, char *err)
+{
+	const char	*end = s + n;
+	long		 t;
+
+	if (end > s && end[-1] == '\r')
+		end--;
+	s = skip_blanks(s, end);
+	if (s == end)
+		return 0;
+	switch (*s) {
+	case 'G':
+		g->seen_command = 1;
+		/* G0 and G1, most lines, without g_command()'s general parse. */
+		if (end - s >= 2 && (s[1] == '1' || s[1] == '0') &&
+		    (end - s == 2 || s[2] == ' '))
+			return linear_move(g, s + 2, end, 0, err);
+		return g_command(g, s + 1, end, err);
+	case 'M':
+		g->seen_command = 1;
+		return m_command(g, s + 1, end, err);
+	case 'T':
+		s++;
+		if (gcode_uint(&s, end, &t) == -1)
+			return 0;
+		g->seen_command = 1;
+		return select_tool(g, t, err);
+	case ';':
+		return comment(g, s, end, err);
+	default:
+		return 0;
+	}
+}
+
+/* Appends a piece of a line that spans buffers; drops the rest of an over-long comment. */
+static int
+append(struct gcode *g, const char *p, size_t n, char *err)
+{
+	const char *first, *end;
+
+	if (g->overlong)
+		return 0;
+	if (g->linelen + n <= GCODE_LINE_MAX) {
+		memcpy(g->line + g->linelen, p, n);
+		g->linelen += n;
+		return 0;
+	}
+	first = g->linelen ? g->line : p;
+	end = g->linelen ? g->line + g->linelen : p + n;
+	first = skip_blanks(first, end);
+	if (first == end || *first != ';')
+		return errbuf_set(err, "line %zu: longer than %d bytes and not "
+		    "a comment: this is not gcode", g->lineno + 1,
+		    GCODE_LINE_MAX);
+	g->overlong = 1;
+	return 0;
+}
+
+/*
+ * Ends the line collected in g->line with the newline at nl (in the caller's
+ * buffer) and interprets it.  Returns 0 or -1.
+ */
+static int
+end_line(struct gcode *g, const char *p, const char *nl, char *err)
+{
+	if (append(g, p, (size_t)(nl - p), err) == -1)
+		return -1;
+	g->lineno++;
+	if (!g->overlong && line(g, g->line, g->linelen, err) == -1)
+		return -1;
+	g->linelen = 0;
+	g->overlong = 0;
+	return 0;
+}
+
+/* Bit i of the result is set when p[i] is a newline (p readable for 64 bytes). */
+static inline uint64_t
+newlines64(const char *p)
+{
+#ifdef __SSE2__
+	const __m128i	 nl = _mm_set1_epi8('\n');
+	uint64_t	 m = 0;
+	int		 i;
+
+	for (i = 0; i < 64; i += 16)
+		m |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)(p + i)),
+		    nl)) << i;
+	return m;
+#else
+	uint64_t	 m = 0;
+	int		 i;
+
+	for (i = 0; i < 64; i++)
+		m |= (uint64_t)(p[i] == '\n') << i;
+	return m;
+#endif
+}
+
+int
+gcode_feed(struct gcode *g, const char *buf, size_t len, char *err)
+{
+	const char	*p = buf, *end = buf + len, *nl, *blk;
+	uint64_t	 mask;
+	int		 rc = 0;
+
+	if (len > 0 && memchr(buf, '\0', len) != NULL)
+		return errbuf_set(err, "near line %zu: NUL byte: binary data, "
+		    "not gcode", g->lineno + 1);
+	if (g->linelen > 0 || g->overlong) {
+		if ((nl = memchr(p, '\n', len)) == NULL)
+			return append(g, p, len, err);
+		if (end_line(g, p, nl, err) == -1)
+			return -1;
+		p = nl + 1;
+	}
+	/*
+	 * Whole lines are interpreted in place (number parsing may read up to
+	 * end), found 64 bytes at a time, then one by one in the last bytes.
+	 */
+	g->lim = end;
+	for (blk = p; rc == 0 && end - blk >= 64; blk += 64)
+		for (mask = newlines64(blk); rc == 0 && mask != 0;
+		    mask &= mask - 1) {
+			nl = blk + __builtin_ctzll(mask);
+			g->lineno++;
+			rc = line(g, p, (size_t)(nl - p), err);
+			p = nl + 1;
+		}
+	while (rc == 0 && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		g->lineno++;
+		rc = line(g, p, (size_t)(nl - p), err);
+		p = nl + 1;
+	}
+	g->lim = g->line + GCODE_LINE_MAX + GCODE_LINE_PAD;
+	if (rc == 0 && p < end)
+		rc = append(g, p, (size_t)(end - p), err);
+	return rc;
+}
+
+int
+gcode_finish(struct gcode *g, struct plan *plan, char *err)
+{
+	if (g->linelen > 0 && !g->overlong) {
+		g->lineno++;
+		if (line(g, g->line, g->linelen, err) == -1)
+			return -1;
+	}
+	g->linelen = 0;
+	return gcode_plan_fill(g, plan, err);
+}

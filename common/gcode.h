@@ -1,0 +1,53 @@
+/* gcode.h: streaming interpreter of Bambu/Orca gcode into filament per layer per filament. */
+#ifndef COMMON_GCODE_H
+#define COMMON_GCODE_H
+
+#include <stddef.h>
+
+#include "plan.h"
+
+/* Firmware judge flags (M1002 judge_flag <name>, M622 J<v>) the job decides. */
+enum gcode_flag {
+	GCODE_FLAG_EXTRUDE_CALI,	/* extrude_cali_flag (project_file flow_cali) */
+	GCODE_FLAG_TIMELAPSE,		/* timelapse_record_flag (timelapse) */
+	GCODE_FLAG_BED_LEVELING,	/* g29_before_print_flag (bed_leveling) */
+	GCODE_FLAG__MAX
+};
+
+struct gcode_opts {
+	int	 use_ams;			/* 0: the job skips M620 S<n>A blocks */
+	int	 flags[GCODE_FLAG__MAX];	/* 0, 1, or -1 for unknown (taken as 0) */
+};
+
+struct gcode;
+
+/* Fills opts with the defaults: AMS in use, every flag unknown. */
+void		 gcode_opts_default(struct gcode_opts *opts);
+
+/* Returns a new interpreter (free with gcode_free()); opts is copied, NULL means defaults. */
+struct gcode	*gcode_new(const struct gcode_opts *opts);
+void		 gcode_free(struct gcode *);
+
+/*
+ * Feeds the next len bytes of the file (any split, lines may span calls).
+ * Returns 0, or -1 with a one-line message in err (ERRBUF_LEN bytes) for
+ * input that is not gcode (NUL bytes, over-long command lines) or carries
+ * absurd numbers (non-finite or out-of-range E, X, Y, Z, layer).  After -1
+ * the interpreter must only be freed.
+ */
+int		 gcode_feed(struct gcode *, const char *buf, size_t len, char *err)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Ends the input and fills plan: cells, marks, layer_count, layer_source,
+ * header_layer_count, slicer, and per filament mm, slicer_mm, header_mm,
+ * density and diameter (from the gcode header or config block).  Returns 0,
+ * or -1 with err set when the input held no gcode at all.
+ */
+int		 gcode_finish(struct gcode *, struct plan *plan, char *err)
+		    __attribute__((warn_unused_result));
+
+/* The number of lines read so far (for messages). */
+size_t		 gcode_line(const struct gcode *);
+
+#endif

@@ -1,0 +1,13 @@
+/* xmalloc.h: allocation that aborts on out-of-memory instead of returning NULL. */
+#ifndef COMMON_XMALLOC_H
+#define COMMON_XMALLOC_H
+
+#include <stddef.h>
+
+/* Each returns new memory (the caller frees it) or aborts the process. */
+void	*xmalloc(size_t size);
+void	*xcalloc(size_t n, size_t size);
+void	*xreallocarray(void *p, size_t n, size_t size);
+char	*xstrdup(const char *s);
+
+#endif
