@@ -12,7 +12,7 @@ comma	:= ,
 BUILD	:= build$(if $(SAN),-san)
 CC	?= cc
 FUZZCC	?= clang
-PKGS	:= jansson libzip expat
+PKGS	:= jansson libzip expat libpq
 WARN	:= -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wshadow -Wpointer-arith -Wundef
 OPT	?= -O2 -g
@@ -26,15 +26,16 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Icommon
+# -pthread: analyze.c reads or inflates in a second thread while the caller parses.
 ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(ERRFLAG) $(SANFLAGS) $(PKG_CFLAGS) \
-	     -MMD -MP $(CFLAGS)
-ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+	     -pthread -MMD -MP $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) -pthread $(LDFLAGS)
 
 # Debian packages the build and the tests need; `make deps` installs the missing ones.
 DEB_BUILD := build-essential pkg-config libfcgi-dev libmosquitto-dev \
 	     libcurl4-openssl-dev libjansson-dev libzip-dev libpq-dev check \
 	     libexpat1-dev
-DEB_TEST  := clang libclang-rt-14-dev zip unzip python3 time
+DEB_TEST  := clang libclang-rt-14-dev zip unzip python3 time postgresql
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -49,6 +50,10 @@ UNIT_SRC := $(wildcard tests/unit/check_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELPER_SRC := $(filter-out tests/unit/check_%.c,$(wildcard tests/unit/*.c))
 UNIT_HELPER_OBJ := $(UNIT_HELPER_SRC:%.c=$(BUILD)/%.o)
+
+# Database tests (Check), run by tests/db/ against a throwaway cluster, not with the unit tests.
+DB_TEST_SRC := $(wildcard tests/db/check_*.c)
+DB_TEST_BIN := $(DB_TEST_SRC:tests/db/%.c=$(BUILD)/tests/db/%)
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
@@ -81,7 +86,7 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: all $(UNIT_BIN) headers
+check: all $(UNIT_BIN) $(DB_TEST_BIN) headers
 	@BUILD=$(BUILD) SAN=$(SAN) sh tests/run.sh
 
 $(BUILD)/%.o: %.c
@@ -100,6 +105,13 @@ $(BUILD)/tests/check_%: $(BUILD)/tests/unit/check_%.o $(UNIT_HELPER_OBJ) $(COMMO
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJ) $(COMMON_LIB) $(PKG_LIBS) $(CHECK_LIBS)
 
+$(BUILD)/tests/db/check_%: $(BUILD)/tests/db/check_%.o $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(COMMON_LIB) $(PKG_LIBS) $(CHECK_LIBS)
+
+# conf.c's defaults: the source tree's sql/ and var/run (docs/sql.md).
+$(BUILD)/common/conf.o: CPPFLAGS += -DSPOOLKEEPER_SRCDIR='"$(CURDIR)"'
+
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(COMMON_LIB) $(PKG_LIBS)
@@ -113,7 +125,7 @@ headers:
 
 # libFuzzer targets: clang, instrumented copies of common/ linked in directly.
 FUZZ_CFLAGS = -std=c11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
-	      $(PKG_CFLAGS) $(CPPFLAGS)
+	      -pthread $(PKG_CFLAGS) $(CPPFLAGS)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(wildcard common/*.h)
 	@mkdir -p $(@D)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(PKG_LIBS)

@@ -2,7 +2,8 @@
 # tests/run.sh: runs every test suite (Check units, CLI scripts, fuzz smoke) for `make check`; ends with "N passed, N failed".
 #
 # Environment: BUILD (build or build-san; default build), SAN (non-empty under ASan+UBSan),
-# FUZZ_SMOKE_SECONDS (seconds per fuzz target in the smoke run; default 20, 0 skips it), FUZZCC (default clang).
+# FUZZ_SMOKE_SECONDS (seconds per fuzz target in the smoke run; default 20, 0 skips it), FUZZCC (default clang),
+# PG_BIN (the PostgreSQL 15 binaries for tests/db/; default /usr/lib/postgresql/15/bin).
 # Run from the repository root. Every suite runs even after a failure; the exit status is 1 if any failed.
 
 BUILD=${BUILD:-build}
@@ -88,6 +89,27 @@ else
 		[ -f "$f" ] || continue
 		suite "fuzz $(basename "$f" .c)" fuzz_one "$f"
 	done
+fi
+
+# 4. Test harness self-tests.
+suite "spoolman stand-in" python3 tests/spoolman/test_standin.py
+
+# 5. Database tests (tests/db/): one throwaway PostgreSQL cluster from tests/harness/pg.sh for all of them; skipped
+# (saying why) only when the PostgreSQL 15 binaries are missing.
+. tests/harness/pg.sh
+if ! pg_available; then
+	echo "== db: skipped ($pg_why)"
+elif ! pg_start; then
+	suite "db cluster (tests/harness/pg.sh)" false
+else
+	trap 'pg_stop' EXIT
+	trap 'exit 130' INT TERM
+	for t in tests/db/test_*.sh; do
+		[ -f "$t" ] || continue
+		suite "db $(basename "$t")" run_script "$t"
+	done
+	pg_stop
+	trap - EXIT INT TERM
 fi
 
 [ -z "$failures" ] || echo "failed:$failures"

@@ -3,11 +3,35 @@
 #include <string.h>
 
 #include "cli.h"
+#include "conf.h"
+#include "db.h"
 
 static const struct cli_command commands[] = {
 	{ "analyze", cmd_analyze,
 	  "analyze FILE [--plate N] [--member NAME] [--json] [--no-ams] [--flow-cali 0|1]" },
+	{ "migrate", cmd_migrate, "migrate" },
+	{ "printer", cmd_printer,
+	  "printer add --name NAME --host HOST --serial SERIAL --access-code CODE|- [--model MODEL] [--insecure]\n"
+	  "                      [--mqtt-port PORT] [--ftps-port PORT]\n"
+	  "  spoolkeeper printer list" },
+	{ "tray", cmd_tray,
+	  "tray set PRINTER TRAY SPOOL_ID [--move]\n"
+	  "  spoolkeeper tray clear PRINTER TRAY\n"
+	  "  spoolkeeper tray list [PRINTER] [--history]" },
 };
+
+int
+cli_db_open(const char *cmd, struct db **dbp)
+{
+	char	err[ERRBUF_LEN];
+
+	if (db_open(conf_database(), dbp, err) == 0)
+		return 0;
+	fprintf(stderr, "spoolkeeper: %s: %s (%s)\n", cmd, err,
+	    conf_database_is_default() ? "the default database; set "
+	    CONF_DATABASE_ENV " to use another" : "from " CONF_DATABASE_ENV);
+	return -1;
+}
 
 static void
 usage(FILE *f)
