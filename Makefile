@@ -12,7 +12,7 @@ comma	:= ,
 BUILD	:= build$(if $(SAN),-san)
 CC	?= cc
 FUZZCC	?= clang
-PKGS	:= jansson libzip expat libpq
+PKGS	:= jansson libzip expat libpq libcurl libmosquitto openssl
 WARN	:= -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wshadow -Wpointer-arith -Wundef
 OPT	?= -O2 -g
@@ -25,7 +25,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
-CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Icommon
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Icommon -Iworker
 # -pthread: analyze.c reads or inflates in a second thread while the caller parses.
 ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(ERRFLAG) $(SANFLAGS) $(PKG_CFLAGS) \
 	     -pthread -MMD -MP $(CFLAGS)
@@ -34,8 +34,9 @@ ALL_LDFLAGS = $(SANFLAGS) -pthread $(LDFLAGS)
 # Debian packages the build and the tests need; `make deps` installs the missing ones.
 DEB_BUILD := build-essential pkg-config libfcgi-dev libmosquitto-dev \
 	     libcurl4-openssl-dev libjansson-dev libzip-dev libpq-dev check \
-	     libexpat1-dev
-DEB_TEST  := clang libclang-rt-14-dev zip unzip python3 time postgresql
+	     libexpat1-dev libssl-dev
+DEB_TEST  := clang libclang-rt-14-dev zip unzip python3 time postgresql \
+	     mosquitto mosquitto-clients vsftpd openssl curl
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -58,12 +59,22 @@ DB_TEST_BIN := $(DB_TEST_SRC:tests/db/%.c=$(BUILD)/tests/db/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
+# The worker: its modules as an archive (tests link them too) and main.c.
+WORKER_SRC := $(filter-out worker/main.c,$(wildcard worker/*.c))
+WORKER_OBJ := $(WORKER_SRC:%.c=$(BUILD)/%.o)
+WORKER_LIB := $(BUILD)/libworker.a
+WORKER_BIN := $(BUILD)/bin/spoolkeeper-worker
+
+# Worker tests (tests/worker/): Check programs and test tools linked with the worker's modules.
+WORKER_TEST_SRC := $(wildcard tests/worker/check_*.c) $(wildcard tests/worker/*_tool.c)
+WORKER_TEST_BIN := $(WORKER_TEST_SRC:tests/worker/%.c=$(BUILD)/tests/worker/%)
+
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps run test check fuzz-build fuzz bench clean headers
 
-all: $(CLI_BIN) $(BENCH_BIN)
+all: $(CLI_BIN) $(WORKER_BIN) $(BENCH_BIN)
 
 deps:
 	@missing=""; for p in $(DEB_ALL); do \
@@ -86,7 +97,7 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: all $(UNIT_BIN) $(DB_TEST_BIN) headers
+check: all $(UNIT_BIN) $(DB_TEST_BIN) $(WORKER_TEST_BIN) headers
 	@BUILD=$(BUILD) SAN=$(SAN) sh tests/run.sh
 
 $(BUILD)/%.o: %.c
@@ -101,13 +112,29 @@ $(CLI_BIN): $(CLI_OBJ) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(COMMON_LIB) $(PKG_LIBS)
 
+$(WORKER_LIB): $(WORKER_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(WORKER_BIN): $(BUILD)/worker/main.o $(WORKER_LIB) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(WORKER_LIB) $(COMMON_LIB) $(PKG_LIBS)
+
 $(BUILD)/tests/check_%: $(BUILD)/tests/unit/check_%.o $(UNIT_HELPER_OBJ) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJ) $(COMMON_LIB) $(PKG_LIBS) $(CHECK_LIBS)
 
-$(BUILD)/tests/db/check_%: $(BUILD)/tests/db/check_%.o $(COMMON_LIB)
+$(BUILD)/tests/db/check_%: $(BUILD)/tests/db/check_%.o $(WORKER_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(COMMON_LIB) $(PKG_LIBS) $(CHECK_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(WORKER_LIB) $(COMMON_LIB) $(PKG_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/worker/check_%: $(BUILD)/tests/worker/check_%.o $(WORKER_LIB) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(WORKER_LIB) $(COMMON_LIB) $(PKG_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/worker/%_tool: $(BUILD)/tests/worker/%_tool.o $(WORKER_LIB) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(WORKER_LIB) $(COMMON_LIB) $(PKG_LIBS)
 
 # conf.c's defaults: the source tree's sql/ and var/run (docs/sql.md).
 $(BUILD)/common/conf.o: CPPFLAGS += -DSPOOLKEEPER_SRCDIR='"$(CURDIR)"'
@@ -115,6 +142,21 @@ $(BUILD)/common/conf.o: CPPFLAGS += -DSPOOLKEEPER_SRCDIR='"$(CURDIR)"'
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(COMMON_LIB) $(PKG_LIBS)
+
+# bench/outbox_latency.c drives the worker's outbox drain (worker/outbox.c) against the Spoolman stand-in.
+$(BUILD)/bench/outbox_latency: $(BUILD)/bench/outbox_latency.o $(WORKER_LIB) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(WORKER_LIB) $(COMMON_LIB) $(PKG_LIBS)
+
+# The printer simulator (tests/printer/): a Bambu printer's firmware side on MQTT, playing a sliced file.
+SIM_SRC	:= $(wildcard tests/printer/*.c)
+SIM_OBJ	:= $(SIM_SRC:%.c=$(BUILD)/%.o)
+SIM_BIN	:= $(BUILD)/tests/printer_sim
+all: $(SIM_BIN)
+$(SIM_BIN): $(SIM_OBJ) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(SIM_OBJ) $(COMMON_LIB) $(PKG_LIBS) \
+	    $(shell pkg-config --libs libmosquitto 2>/dev/null || echo -lmosquitto)
 
 # Every header must compile on its own.
 headers:

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/run.sh: times `spoolkeeper analyze` on a large gcode and .gcode.3mf beside wc -l and unzip -p; prints figures and targets.
+# bench/run.sh: times `spoolkeeper analyze` on a large gcode and .gcode.3mf beside wc -l and unzip -p, then the outbox latency; prints figures and targets.
 #
 #   BUILD=build sh bench/run.sh        (what `make bench` runs, from the repository root)
 #
@@ -116,3 +116,12 @@ BEGIN {
 	printf "  %-34s %12s  %s\n", "3mf: peak RSS < 16 MiB", sprintf("%.1f MiB", rz / 1024),
 	    verdict(rz / 1024 < 16)
 }'
+
+# Outbox latency (bench/outbox_latency.sh): ledger commit -> spend confirmed by the Spoolman stand-in, through the
+# worker's drain thread, on a throwaway PostgreSQL cluster; skipped (saying why) without the PostgreSQL binaries.
+. tests/harness/pg.sh
+if pg_available; then
+	BUILD=$BUILD sh tests/harness/pg.sh sh bench/outbox_latency.sh || die "outbox latency bench failed"
+else
+	echo "bench: outbox latency: skipped ($pg_why)"
+fi

@@ -1,6 +1,7 @@
 /* analyze.c: one call from a .gcode or .gcode.3mf path to a filament plan. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,7 +12,32 @@
 #include "threemf.h"
 #include "xmalloc.h"
 
-#define READ_CHUNK	(256 * 1024)
+#define READ_CHUNK	(256 * 1024)	/* one read() of plain gcode, one ring slot */
+#define RING_SLOTS	4
+
+/*
+ * A ring of fixed buffers between a reader thread (read() or inflating with
+ * threemf_stream()) and the caller, who parses.  Each slot holds exactly one
+ * piece as the sequential code would have fed it, so gcode_feed() sees the
+ * same pieces (and reports the same line numbers) either way.
+ */
+struct ring {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 filled;	/* a slot was filled, or the reader ended */
+	pthread_cond_t	 freed;		/* a slot was freed, or the parser quit */
+	char		*buf[RING_SLOTS];
+	size_t		 len[RING_SLOTS];
+	unsigned	 head;		/* slots filled so far */
+	unsigned	 tail;		/* slots parsed so far */
+	int		 done;		/* the reader ended, with rc and err */
+	int		 quit;		/* the parser failed: the reader must stop */
+	int		 rc;
+	char		 err[ERRBUF_LEN];
+
+	int		 fd;		/* what the reader reads: fd, or member of z */
+	struct threemf	*z;
+	const char	*member;
+};
 
 void
 analyze_opts_default(struct analyze_opts *opts)
@@ -62,6 +88,173 @@ stream_plain(int fd, struct gcode *g, char *err)
 	return rc;
 }
 
+/*
+ * Reader side: waits for a free slot and returns its buffer (READ_CHUNK
+ * bytes, borrowed), or NULL when the parser quit.
+ */
+static char *
+ring_slot(struct ring *r)
+{
+	char *buf = NULL;
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->quit && r->head - r->tail == RING_SLOTS)
+		pthread_cond_wait(&r->freed, &r->mu);
+	if (!r->quit)
+		buf = r->buf[r->head % RING_SLOTS];
+	pthread_mutex_unlock(&r->mu);
+	return buf;
+}
+
+/* Reader side: hands the slot from ring_slot(), now holding len bytes, to the parser. */
+static void
+ring_put(struct ring *r, size_t len)
+{
+	pthread_mutex_lock(&r->mu);
+	r->len[r->head % RING_SLOTS] = len;
+	r->head++;
+	pthread_cond_signal(&r->filled);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* A threemf_stream() sink that copies each piece into a slot of its own. */
+static int
+ring_sink(void *ctx, const char *buf, size_t len, char *err)
+{
+	struct ring	*r = ctx;
+	char		*slot;
+	size_t		 n;
+
+	do {
+		n = len < READ_CHUNK ? len : READ_CHUNK;
+		if ((slot = ring_slot(r)) == NULL)
+			return errbuf_set(err, "parser stopped");
+		memcpy(slot, buf, n);
+		ring_put(r, n);
+		buf += n;
+		len -= n;
+	} while (len > 0);
+	return 0;
+}
+
+/* Reads plain gcode into the ring, READ_CHUNK bytes per read() as stream_plain() does. */
+static int
+read_plain(struct ring *r)
+{
+	char	*slot;
+	ssize_t	 n;
+
+	for (;;) {
+		if ((slot = ring_slot(r)) == NULL)
+			return 0;
+		if ((n = read(r->fd, slot, READ_CHUNK)) == 0)
+			return 0;
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return errbuf_set(r->err, "read: %s", strerror(errno));
+		}
+		ring_put(r, (size_t)n);
+	}
+}
+
+/* The reader thread: fills the ring until the input ends, fails, or the parser quits. */
+static void *
+reader(void *arg)
+{
+	struct ring	*r = arg;
+	int		 rc;
+
+	if (r->z != NULL)
+		rc = threemf_stream(r->z, r->member, ring_sink, r, r->err);
+	else
+		rc = read_plain(r);
+	pthread_mutex_lock(&r->mu);
+	r->rc = rc;
+	r->done = 1;
+	pthread_cond_signal(&r->filled);
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/*
+ * Parser side: waits for the next filled slot.  Returns 1 with it in *buf
+ * and *len (borrowed until ring_release()), or 0 once the reader has ended
+ * and every slot is parsed.
+ */
+static int
+ring_next(struct ring *r, const char **buf, size_t *len)
+{
+	int more;
+
+	pthread_mutex_lock(&r->mu);
+	while (r->tail == r->head && !r->done)
+		pthread_cond_wait(&r->filled, &r->mu);
+	if ((more = r->tail != r->head)) {
+		*buf = r->buf[r->tail % RING_SLOTS];
+		*len = r->len[r->tail % RING_SLOTS];
+	}
+	pthread_mutex_unlock(&r->mu);
+	return more;
+}
+
+/* Parser side: gives the slot from ring_next() back to the reader, or with quit set stops it. */
+static void
+ring_release(struct ring *r, int quit)
+{
+	pthread_mutex_lock(&r->mu);
+	r->tail++;
+	r->quit |= quit;
+	pthread_cond_signal(&r->freed);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/*
+ * Feeds g from fd (plain gcode) or from member of z while a second thread
+ * reads or inflates the next pieces.  The first error in file order wins,
+ * as it would sequentially: a parse error in a piece comes before a read
+ * error after it.  Returns 0, -1 with err set, or 1 (err untouched) when
+ * no thread could be started and the caller must stream sequentially.
+ */
+static int
+stream_piped(int fd, struct threemf *z, const char *member, struct gcode *g,
+    char *err)
+{
+	struct ring	 r;
+	pthread_t	 tid;
+	const char	*buf;
+	size_t		 len;
+	int		 i, rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.fd = fd;
+	r.z = z;
+	r.member = member;
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.filled, NULL);
+	pthread_cond_init(&r.freed, NULL);
+	for (i = 0; i < RING_SLOTS; i++)
+		r.buf[i] = xmalloc(READ_CHUNK);
+	if (pthread_create(&tid, NULL, reader, &r) != 0) {
+		rc = 1;
+		goto out;
+	}
+	while (rc == 0 && ring_next(&r, &buf, &len)) {
+		rc = gcode_feed(g, buf, len, err);
+		ring_release(&r, rc == -1);
+	}
+	pthread_join(tid, NULL);
+	if (rc == 0 && r.rc == -1)
+		rc = errbuf_set(err, "%s", r.err);
+out:
+	for (i = 0; i < RING_SLOTS; i++)
+		free(r.buf[i]);
+	pthread_cond_destroy(&r.freed);
+	pthread_cond_destroy(&r.filled);
+	pthread_mutex_destroy(&r.mu);
+	return rc;
+}
+
 static int
 analyze_zip(const char *path, const struct analyze_opts *opts,
     struct gcode *g, struct plan *p, char *err)
@@ -74,14 +267,28 @@ analyze_zip(const char *path, const struct analyze_opts *opts,
 	if (threemf_pick_plate(z, opts->plate, opts->member, p->member,
 	    &p->plate, err) == -1)
 		goto out;
-	if (threemf_stream(z, p->member, sink, g, err) == -1)
+	if ((rc = stream_piped(-1, z, p->member, g, err)) == 1)
+		rc = threemf_stream(z, p->member, sink, g, err);
+	if (rc == -1)
 		goto out;
-	if (gcode_finish(g, p, err) == -1)
+	if ((rc = gcode_finish(g, p, err)) == -1)
 		goto out;
 	rc = threemf_apply_metadata(z, p->plate, p, err);
 out:
 	threemf_close(z);
 	return rc;
+}
+
+static int
+analyze_plain(int fd, struct gcode *g, struct plan *p, char *err)
+{
+	int rc;
+
+	if ((rc = stream_piped(fd, NULL, NULL, g, err)) == 1)
+		rc = stream_plain(fd, g, err);
+	if (rc == -1)
+		return -1;
+	return gcode_finish(g, p, err);
 }
 
 int
@@ -111,8 +318,8 @@ analyze_path(const char *path, const struct analyze_opts *opts,
 		rc = analyze_zip(path, opts, g, p, err);
 	} else if (opts->plate > 1 || opts->member != NULL)
 		rc = errbuf_set(err, "plain gcode has no plates to choose from");
-	else if ((rc = stream_plain(fd, g, err)) == 0)
-		rc = gcode_finish(g, p, err);
+	else
+		rc = analyze_plain(fd, g, p, err);
 	if (fd != -1)
 		close(fd);
 	gcode_free(g);

@@ -146,21 +146,6 @@ load8(const char *s)
 	return x;
 }
 
-/*
- * How many of the bytes of x (from load8()) are ASCII digits before the
- * first one that is not, 0 to 8.  A digit has high nibble 3, and so does it
- * plus 6; a carry out of a byte (0xfa and above, not a digit) only spoils
- * the bytes after it.
- */
-static inline int
-digit_run(uint64_t x)
-{
-	uint64_t bad = ((x & 0xf0 * ONES) ^ 0x30 * ONES) |
-	    (((x + 0x06 * ONES) & 0xf0 * ONES) ^ 0x30 * ONES);
-
-	return bad == 0 ? 8 : __builtin_ctzll(bad) >> 3;
-}
-
 /* The number written by the digit values (0-9) in the bytes of v, v's lowest byte the most significant digit. */
 static inline uint64_t
 eight_digits(uint64_t v)
@@ -175,51 +160,99 @@ static const int64_t pow10_6[7] = {
 	1000000, 100000, 10000, 1000, 100, 10, 1
 };
 
+/* squeeze_hi[n]: the bytes from n on, which move down one to squeeze out byte n. */
+static const uint64_t squeeze_hi[8] = {
+	~0ULL, ~0ULL << 8, ~0ULL << 16, ~0ULL << 24, ~0ULL << 32, ~0ULL << 40,
+	~0ULL << 48, ~0ULL << 56
+};
+
+#ifdef __SSE2__
+#define SPAN	16	/* bytes nondigits() looks at */
+
+/* Bit i (i < 32) is set unless i < SPAN and s[i] is a digit; SPAN bytes at s are read. */
+static inline uint32_t
+nondigits(const char *s)
+{
+	__m128i	 x, d;
+
+	x = _mm_loadu_si128((const __m128i *)(const void *)s);
+	d = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+	return ~(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(d,
+	    _mm_min_epu8(d, _mm_set1_epi8(9))));
+}
+#else
+#define SPAN	8
+
+static inline uint32_t
+nondigits(const char *s)
+{
+	uint64_t x = load8(s), bad;
+
+	/*
+	 * A digit has high nibble 3, and so does it plus 6.  A carry out of a
+	 * byte (0xfa and above, not a digit) only spoils the bytes after it,
+	 * and so never hides the first non-digit, nor the second one when the
+	 * first is a point.
+	 */
+	bad = ((x & 0xf0 * ONES) ^ 0x30 * ONES) |
+	    (((x + 0x06 * ONES) & 0xf0 * ONES) ^ 0x30 * ONES);
+	bad = (((bad & 0x7f * ONES) + 0x7f * ONES) | bad) & 0x80 * ONES;
+	return (uint32_t)((bad >> 7) * 0x0102040810204080ULL >> 56) | ~0xffu;
+}
+#endif
+
 /*
- * fix_num_slow() eight bytes at a time (SWAR), for the usual number of at
- * most 7 digits and a point that ends within 8 bytes: one load finds the
- * point and the end, the point is squeezed out, and one conversion gives
- * all the digits.  lim ends the readable memory; the byte at end must not
- * be a digit or a point (a newline or carriage return), so that a number
- * never runs past end.  Anything else takes the byte-wise path, so the
- * result is always fix_num_slow()'s.
+ * The usual number at q, before end: an optional '-', at most 7 digits with
+ * at most 6 of them after the point, and no exponent.  SPAN + 1 bytes at q
+ * must be readable.  One compare of SPAN bytes finds the point and the end
+ * (which must be among them), the point is squeezed out of an 8-byte load,
+ * and one SWAR conversion gives all the digits.  The load does not wait
+ * for the sign, which only clears bit 0 of the mask.  Returns where the
+ * number ends, with its value in *out as fix_num_slow() would give it, or
+ * NULL for anything else (a '+', more digits, an exponent, no number, a
+ * number running past end), which fix_num_slow() must then parse.
+ */
+static inline const char *
+fast_num(const char *q, const char *end, int64_t *out)
+{
+	const char	*t;
+	uint64_t	 x;
+	uint32_t	 nondig;
+	int64_t		 v;
+	int		 neg, first, nd, nf = 0;
+
+	neg = *q == '-';
+	nondig = nondigits(q) & ~(uint32_t)neg;
+	x = load8(q + neg);
+	first = __builtin_ctz(nondig);
+	t = q + first;
+	nd = first - neg;
+	if (*t == '.') {
+		t = q + __builtin_ctz(nondig & (nondig - 1));
+		nf = (int)(t - q) - first - 1;
+		x ^= (x ^ x >> 8) & squeeze_hi[nd & 7];
+		nd += nf;
+	}
+	if (((unsigned)(nd - 1) > 6) | (nf > 6) | (t - q >= SPAN) |
+	    (t > end) || (t < end && *t == 'e'))
+		return NULL;
+	v = (int64_t)eight_digits((x - 0x30 * ONES) << (8 * (8 - nd))) *
+	    pow10_6[nf];
+	*out = neg ? -v : v;
+	return t;
+}
+
+/*
+ * fix_num_slow() through fast_num() where it can; lim (at or past end)
+ * ends the readable memory.
  */
 static inline int
 fix_num(const char **p, const char *end, const char *lim, int64_t *out)
 {
-	const char	*s = *p, *t;
-	uint64_t	 x, bad, low;
-	int64_t		 v;
-	int		 neg = 0, first, dot, nd, nf = 0;
+	const char *t;
 
-	if (s < end && (*s == '-' || *s == '+'))
-		neg = *s++ == '-';
-	if (lim - s <= 8)
+	if (lim - *p <= SPAN || (t = fast_num(*p, end, out)) == NULL)
 		return fix_num_slow(p, end, out);
-	x = load8(s);
-	/* Bit 7 of each byte that is not a digit (see digit_run()). */
-	bad = ((x & 0xf0 * ONES) ^ 0x30 * ONES) |
-	    (((x + 0x06 * ONES) & 0xf0 * ONES) ^ 0x30 * ONES);
-	bad = (((bad & 0x7f * ONES) + 0x7f * ONES) | bad) & 0x80 * ONES;
-	if (bad == 0)
-		return fix_num_slow(p, end, out);
-	nd = first = __builtin_ctzll(bad) >> 3;
-	if ((dot = (x >> (8 * first) & 0xff) == '.')) {
-		/* The fraction ends at the next non-digit; squeeze the point out. */
-		if ((bad &= bad - 1) == 0)
-			return fix_num_slow(p, end, out);
-		nd = (__builtin_ctzll(bad) >> 3) - 1;
-		nf = nd - first;
-		low = (1ULL << (8 * first)) - 1;
-		x = (x & low) | (x >> 8 & ~low);
-	}
-	/* Bytes at or past end are not the line's: the byte-wise path decides. */
-	t = s + nd + dot;
-	if (nd == 0 || t > end || (t < end && *t == 'e'))
-		return fix_num_slow(p, end, out);
-	v = (int64_t)eight_digits((x - 0x30 * ONES) << (8 * (8 - nd))) *
-	    pow10_6[nf];
-	*out = neg ? -v : v;
 	*p = t;
 	return 0;
 }
@@ -260,41 +293,75 @@ skip_word(const char *s, const char *end)
 	return s;
 }
 
+/* The axis of a word letter, AX__MAX for any other byte. */
+static inline int
+axis_of(char c)
+{
+	switch (c) {
+	case 'X':
+		return AX_X;
+	case 'Y':
+		return AX_Y;
+	case 'Z':
+		return AX_Z;
+	case 'E':
+		return AX_E;
+	default:
+		return AX__MAX;
+	}
+}
+
 /*
- * Parses the X, Y, Z and E words of a move; other words are skipped.  A word
- * not given leaves has[i] and v[i] at 0.
+ * Parses the usual words of a move: each a blank, a letter and, for X, Y, Z
+ * and E, a number for fix_num()'s fast path.  Stops at the first word that
+ * is anything else and returns where it stopped (end when it parsed them
+ * all), so that move_words_any() goes on from there; a word stopped at is
+ * left for it whole.  lim ends the readable memory.
  */
+static inline const char *
+move_words_fast(const char *s, const char *end, const char *lim,
+    struct move *m)
+{
+	const char	*t;
+	unsigned	 ax;
+
+	while (end - s >= 2 && *s == ' ' && lim - (s + 2) > SPAN) {
+		if ((ax = (unsigned char)s[1] - 'X') > AX_Z) {
+			if (s[1] != 'E') {
+				if (s[1] == ' ' || s[1] == '\t' || s[1] == ';')
+					break;
+				s = skip_word(s + 2, end);
+				continue;
+			}
+			ax = AX_E;
+		}
+		if ((t = fast_num(s + 2, end, &m->v[ax])) == NULL)
+			break;
+		m->has[ax] = 1;
+		s = t;
+	}
+	return s;
+}
+
+/* Parses the X, Y, Z and E words of a move from s on, any spelling; other words are skipped. */
 static int
-move_words(struct gcode *g, const char *s, const char *end, struct move *m,
-    char *err)
+move_words_any(struct gcode *g, const char *s, const char *end,
+    struct move *m, char *err)
 {
 	char	c;
 	int	ax;
 
-	memset(m, 0, sizeof(*m));
 	for (;;) {
 		while (s < end && (*s == ' ' || *s == '\t'))
 			s++;
 		if (s == end || *s == ';')
 			return 0;
-		switch ((c = *s++)) {
-		case 'X':
-			ax = AX_X;
-			break;
-		case 'Y':
-			ax = AX_Y;
-			break;
-		case 'Z':
-			ax = AX_Z;
-			break;
-		case 'E':
-			ax = AX_E;
-			break;
-		default:
+		if ((ax = axis_of(c = *s++)) == AX__MAX) {
 			s = skip_word(s, end);
 			continue;
 		}
-		s = skip_blanks(s, end);
+		if (s < end && (*s == ' ' || *s == '\t'))
+			s = skip_blanks(s, end);
 		switch (fix_num(&s, end, g->lim, &m->v[ax])) {
 		case -1:
 			return errbuf_set(err, "line %zu: %c without a number",
@@ -309,6 +376,28 @@ move_words(struct gcode *g, const char *s, const char *end, struct move *m,
 }
 
 /*
+ * Parses the X, Y, Z and E words of a move; other words are skipped.  A word
+ * not given leaves has[i] and v[i] at 0.
+ */
+static int
+move_words(struct gcode *g, const char *s, const char *end, struct move *m,
+    char *err)
+{
+	memset(m, 0, sizeof(*m));
+	s = move_words_fast(s, end, g->lim, m);
+	return s == end ? 0 : move_words_any(g, s, end, m, err);
+}
+
+/* True when the position (GCODE_UNIT) is beyond GCODE_MAX_POS either way. */
+static inline int
+far_pos(int64_t v)
+{
+	const uint64_t max = (uint64_t)GCODE_MAX_POS * GCODE_UNIT;
+
+	return (uint64_t)v + max > 2 * max;
+}
+
+/*
  * Applies a move to one view of the machine and returns its signed E in
  * *de; *moved_xy and *moved_z tell whether the head moved.  With commit 0
  * the positions stay as they were (a ;VG1 stand-in the printer never runs).
@@ -318,14 +407,13 @@ static inline int
 apply_move(struct gcode *g, struct gcode_axes *a, const struct move *m,
     int commit, int64_t *de, int *moved_xy, int *moved_z, char *err)
 {
-	const int64_t	 maxpos = (int64_t)GCODE_MAX_POS * GCODE_UNIT;
-	int64_t		 np[AX__MAX], d;
-	int		 i, far = 0;
+	int64_t	x, y, z, d;
 
-	for (i = AX_X; i <= AX_Z; i++)
-		np[i] = m->v[i] + (a->rel_xyz || !m->has[i] ? a->pos[i] : 0);
-	*moved_xy = (np[AX_X] != a->pos[AX_X]) | (np[AX_Y] != a->pos[AX_Y]);
-	*moved_z = np[AX_Z] != a->pos[AX_Z];
+	x = m->v[AX_X] + (a->rel_xyz || !m->has[AX_X] ? a->pos[AX_X] : 0);
+	y = m->v[AX_Y] + (a->rel_xyz || !m->has[AX_Y] ? a->pos[AX_Y] : 0);
+	z = m->v[AX_Z] + (a->rel_xyz || !m->has[AX_Z] ? a->pos[AX_Z] : 0);
+	*moved_xy = (x != a->pos[AX_X]) | (y != a->pos[AX_Y]);
+	*moved_z = z != a->pos[AX_Z];
 	d = m->v[AX_E] - (m->has[AX_E] && !a->rel_e && !a->rel_xyz ?
 	    a->pos[AX_E] : 0);
 	*de = d;
@@ -334,13 +422,13 @@ apply_move(struct gcode *g, struct gcode_axes *a, const struct move *m,
 		    "one move is absurd", g->lineno, (double)d / GCODE_UNIT);
 	if (!commit)
 		return 0;
-	np[AX_E] = a->pos[AX_E] + d;
-	for (i = 0; i < AX__MAX; i++)
-		far |= llabs(np[i]) > maxpos;
-	if (far)
+	if (far_pos(x) | far_pos(y) | far_pos(z) | far_pos(a->pos[AX_E] + d))
 		return errbuf_set(err, "line %zu: position beyond %g mm",
 		    g->lineno, GCODE_MAX_POS);
-	memcpy(a->pos, np, sizeof(np));
+	a->pos[AX_X] = x;
+	a->pos[AX_Y] = y;
+	a->pos[AX_Z] = z;
+	a->pos[AX_E] += d;
 	return 0;
 }
 
@@ -785,25 +873,18 @@ other:
 	return 0;
 }
 
-/* Interprets one line (without its newline). */
+/* Interprets a line (from s to end) that is not a plain G0 or G1 move. */
 static int
-line(struct gcode *g, const char *s, size_t n, char *err)
+line_other(struct gcode *g, const char *s, const char *end, char *err)
 {
-	const char	*end = s + n;
 	long		 t;
 
-	if (end > s && end[-1] == '\r')
-		end--;
 	s = skip_blanks(s, end);
 	if (s == end)
 		return 0;
 	switch (*s) {
 	case 'G':
 		g->seen_command = 1;
-		/* G0 and G1, most lines, without g_command()'s general parse. */
-		if (end - s >= 2 && (s[1] == '1' || s[1] == '0') &&
-		    (end - s == 2 || s[2] == ' '))
-			return linear_move(g, s + 2, end, 0, err);
 		return g_command(g, s + 1, end, err);
 	case 'M':
 		g->seen_command = 1;
@@ -819,6 +900,25 @@ line(struct gcode *g, const char *s, size_t n, char *err)
 	default:
 		return 0;
 	}
+}
+
+/*
+ * Interprets one line (without its newline).  "G1 " and "G0 ", most lines,
+ * go straight to linear_move(), as g_command() would send them.
+ */
+static inline int
+line(struct gcode *g, const char *s, size_t n, char *err)
+{
+	const char	*end = s + n;
+
+	if (n > 0 && end[-1] == '\r')
+		end--;
+	if (end - s >= 3 && s[0] == 'G' && (s[1] == '1' || s[1] == '0') &&
+	    s[2] == ' ') {
+		g->seen_command = 1;
+		return linear_move(g, s + 2, end, 0, err);
+	}
+	return line_other(g, s, end, err);
 }
 
 /* Appends a piece of a line that spans buffers; drops the rest of an over-long comment. */
@@ -862,68 +962,120 @@ end_line(struct gcode *g, const char *p, const char *nl, char *err)
 	return 0;
 }
 
-/* Bit i of the result is set when p[i] is a newline (p readable for 64 bytes). */
+/*
+ * Bit i of the result is set when p[i] is a newline; *nul is set when one
+ * of the 64 bytes at p (readable) is a NUL, and left alone otherwise.
+ */
 static inline uint64_t
-newlines64(const char *p)
+newlines64(const char *p, int *nul)
 {
 #ifdef __SSE2__
-	const __m128i	 nl = _mm_set1_epi8('\n');
+	__m128i		 x, z = _mm_setzero_si128();
 	uint64_t	 m = 0;
 	int		 i;
 
-	for (i = 0; i < 64; i += 16)
-		m |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
-		    _mm_loadu_si128((const __m128i *)(const void *)(p + i)),
-		    nl)) << i;
+	for (i = 0; i < 64; i += 16) {
+		x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		m |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x,
+		    _mm_set1_epi8('\n'))) << i;
+		z = _mm_or_si128(z, _mm_cmpeq_epi8(x, _mm_setzero_si128()));
+	}
+	*nul |= _mm_movemask_epi8(z) != 0;
 	return m;
 #else
-	uint64_t	 m = 0;
+	uint64_t	 m = 0, x, n;
 	int		 i;
 
-	for (i = 0; i < 64; i++)
-		m |= (uint64_t)(p[i] == '\n') << i;
+	for (i = 0; i < 64; i += 8) {
+		x = load8(p + i);
+		*nul |= ((x - ONES) & ~x & 0x80 * ONES) != 0;
+		/* Bit 7 of each newline byte, then one bit per byte. */
+		n = x ^ '\n' * ONES;
+		n = ~(((n & 0x7f * ONES) + 0x7f * ONES) | n) & 0x80 * ONES;
+		m |= ((n >> 7) * 0x0102040810204080ULL >> 56) << i;
+	}
 	return m;
 #endif
 }
 
+/*
+ * Interprets the whole lines from p on and returns where the unfinished
+ * last one starts (end when there is none), or NULL on an error (err set)
+ * or when *nul is set: a NUL byte found before any line holding it was
+ * interpreted.  Lines are found 64 bytes at a time, then one by one in the
+ * last bytes; they are interpreted in place, number parsing reading up to
+ * end.
+ */
+static const char *
+whole_lines(struct gcode *g, const char *p, const char *end, int *nul,
+    char *err)
+{
+	const char	*blk, *nl;
+	uint64_t	 mask;
+
+	for (blk = p; end - blk >= 64; blk += 64) {
+		mask = newlines64(blk, nul);
+		if (*nul)
+			return NULL;
+		for (; mask != 0; mask &= mask - 1) {
+			nl = blk + __builtin_ctzll(mask);
+			g->lineno++;
+			if (line(g, p, (size_t)(nl - p), err) == -1)
+				return NULL;
+			p = nl + 1;
+		}
+	}
+	if (memchr(blk, '\0', (size_t)(end - blk)) != NULL) {
+		*nul = 1;
+		return NULL;
+	}
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		g->lineno++;
+		if (line(g, p, (size_t)(nl - p), err) == -1)
+			return NULL;
+		p = nl + 1;
+	}
+	return p;
+}
+
+/*
+ * A NUL byte anywhere in buf is the error, whatever the lines before it
+ * hold, with the line number (also gcode_line()'s) as of the call: it is
+ * looked for as the lines are found, and in all of buf before any other
+ * error is returned.
+ */
 int
 gcode_feed(struct gcode *g, const char *buf, size_t len, char *err)
 {
-	const char	*p = buf, *end = buf + len, *nl, *blk;
-	uint64_t	 mask;
-	int		 rc = 0;
+	const char	*p = buf, *end = buf + len, *nl;
+	size_t		 lineno = g->lineno;
+	int		 rc = 0, nul = 0;
 
-	if (len > 0 && memchr(buf, '\0', len) != NULL)
-		return errbuf_set(err, "near line %zu: NUL byte: binary data, "
-		    "not gcode", g->lineno + 1);
 	if (g->linelen > 0 || g->overlong) {
-		if ((nl = memchr(p, '\n', len)) == NULL)
-			return append(g, p, len, err);
-		if (end_line(g, p, nl, err) == -1)
-			return -1;
-		p = nl + 1;
+		nl = memchr(p, '\n', len);
+		if (memchr(p, '\0', (size_t)((nl != NULL ? nl : end) - p)) !=
+		    NULL)
+			nul = 1;
+		else if (nl == NULL)
+			rc = append(g, p, len, err);
+		else
+			rc = end_line(g, p, nl, err);
+		p = nl != NULL ? nl + 1 : end;
 	}
-	/*
-	 * Whole lines are interpreted in place (number parsing may read up to
-	 * end), found 64 bytes at a time, then one by one in the last bytes.
-	 */
-	g->lim = end;
-	for (blk = p; rc == 0 && end - blk >= 64; blk += 64)
-		for (mask = newlines64(blk); rc == 0 && mask != 0;
-		    mask &= mask - 1) {
-			nl = blk + __builtin_ctzll(mask);
-			g->lineno++;
-			rc = line(g, p, (size_t)(nl - p), err);
-			p = nl + 1;
-		}
-	while (rc == 0 && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		g->lineno++;
-		rc = line(g, p, (size_t)(nl - p), err);
-		p = nl + 1;
+	if (rc == 0 && !nul) {
+		g->lim = end;
+		p = whole_lines(g, p, end, &nul, err);
+		g->lim = g->line + GCODE_LINE_MAX + GCODE_LINE_PAD;
+		if (p == NULL)
+			rc = -1;
+		else if (p < end)
+			rc = append(g, p, (size_t)(end - p), err);
 	}
-	g->lim = g->line + GCODE_LINE_MAX + GCODE_LINE_PAD;
-	if (rc == 0 && p < end)
-		rc = append(g, p, (size_t)(end - p), err);
+	if (nul || (rc == -1 && memchr(buf, '\0', len) != NULL)) {
+		g->lineno = lineno;
+		return errbuf_set(err, "near line %zu: NUL byte: binary data, "
+		    "not gcode", lineno + 1);
+	}
 	return rc;
 }
 

@@ -73,7 +73,7 @@ struct gcode {
 	size_t			 lineno;
 	char			*line;		/* GCODE_LINE_MAX + GCODE_LINE_PAD bytes */
 	size_t			 linelen;
-	const char		*lim;		/* end of the readable bytes around the line being interpreted */
+	const char		*lim;		/* readable memory ends here: the buffer of the line being interpreted */
 	int			 overlong;	/* dropping the rest of a long line */
 	int			 seen_command;	/* any G, M or T line */
 

@@ -93,6 +93,7 @@ fi
 
 # 4. Test harness self-tests.
 suite "spoolman stand-in" python3 tests/spoolman/test_standin.py
+suite "printer simulator" env SIM="$BUILD/tests/printer_sim" sh tests/printer/test_printer_sim.sh
 
 # 5. Database tests (tests/db/): one throwaway PostgreSQL cluster from tests/harness/pg.sh for all of them; skipped
 # (saying why) only when the PostgreSQL 15 binaries are missing.
@@ -104,9 +105,10 @@ elif ! pg_start; then
 else
 	trap 'pg_stop' EXIT
 	trap 'exit 130' INT TERM
-	for t in tests/db/test_*.sh; do
+	# tests/worker/: the worker's modules on a database (test_fetch.sh needs none but runs here with its siblings).
+	for t in tests/db/test_*.sh tests/worker/test_*.sh; do
 		[ -f "$t" ] || continue
-		suite "db $(basename "$t")" run_script "$t"
+		suite "$(basename "$(dirname "$t")") $(basename "$t")" run_script "$t"
 	done
 	pg_stop
 	trap - EXIT INT TERM

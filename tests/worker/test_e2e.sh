@@ -1,0 +1,428 @@
+#!/bin/sh
+# tests/worker/test_e2e.sh: the whole worker against real servers: prints played by the simulator, charged to the stand-in.
+#
+#   BIN=build/bin/spoolkeeper sh tests/worker/test_e2e.sh      (inside a cluster of tests/harness/pg.sh)
+#
+# Real parts: PostgreSQL (tests/harness/pg.sh), mosquitto with TLS and the bblp password
+# (tests/harness/broker.sh), vsftpd with implicit FTPS serving the 3MF (tests/harness/ftps.sh), the worker
+# binary.  Simulated: the printer (tests/printer/printer_sim) and Spoolman (tests/spoolman/spoolman_standin.py).
+# After every scenario: the ledger equals the engine's plan per filament (all layers for a finished print,
+# whole layers plus the last progress mark for a failed one), and what the stand-in applied per spool equals
+# the ledger's grams for that spool: nothing double, nothing missing.  Prints ok / not ok lines.
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 1
+BIN=${BIN:-build/bin/spoolkeeper}
+BINDIR=$(dirname "$BIN")
+WORKER=$BINDIR/spoolkeeper-worker
+SIM=$BINDIR/../tests/printer_sim
+SAMPLE=$ROOT/../shared/samples/gcode/estampo_reference_P1S_BS2.5_2color_T0T3.gcode.3mf
+SERIAL=01S00A000000001
+CODE=12345678
+NAME="Two colours; cube.gcode.3mf"
+
+for f in "$BIN" "$WORKER" "$SIM"; do
+	if [ ! -x "$f" ]; then
+		echo "not ok - $f is not built"
+		exit 1
+	fi
+done
+if [ -z "${PG_CONNINFO:-}" ]; then
+	echo "not ok - PG_CONNINFO is not set: run inside tests/harness/pg.sh"
+	exit 1
+fi
+
+. tests/harness/certs.sh
+. tests/harness/broker.sh
+. tests/harness/ftps.sh
+if ! broker_available || ! ftps_available; then
+	echo "not ok - mosquitto or vsftpd missing: $broker_why $ftps_why"
+	exit 1
+fi
+
+T=$(mktemp -d) || exit 1
+WPIDS=
+SMPID=
+DBS=
+cleanup()
+{
+	for p in $WPIDS $SMPID; do
+		kill -9 "$p" 2>/dev/null
+	done
+	broker_stop
+	ftps_stop
+	[ -z "${KEEP_LOG:-}" ] || cp "$T"/*.log /tmp/e2e-logs/ 2>/dev/null
+	for d in $DBS; do
+		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+npass=0
+nfail=0
+pass()
+{
+	npass=$((npass + 1))
+	echo "ok - $1"
+}
+fail()
+{
+	nfail=$((nfail + 1))
+	echo "not ok - $1"
+	[ -z "${2:-}" ] || printf '%s\n' "$2" | tail -n 15 | sed 's/^/#   /'
+}
+
+# --- servers ------------------------------------------------------------------------------------------
+certs_make "$T/certs" "$SERIAL" >"$T/certs.log" 2>&1 || { fail "certificates" "$(cat "$T/certs.log")"; exit 1; }
+BROKER_CERTS=$T/certs BROKER_ACCESS_CODE=$CODE broker_start "$SERIAL" >"$T/broker.log" 2>&1 ||
+	{ fail "broker starts" "$(cat "$T/broker.log")"; exit 1; }
+FTPS_CERTS=$T/certs FTPS_ACCESS_CODE=$CODE ftps_start "$SERIAL" >"$T/ftps.log" 2>&1 ||
+	{ fail "ftps starts" "$(cat "$T/ftps.log")"; exit 1; }
+ftps_put "$SAMPLE" "$NAME" || { fail "ftps serves the sample"; exit 1; }
+
+python3 tests/spoolman/spoolman_standin.py --port 0 >"$T/sm.out" 2>"$T/sm.err" &
+SMPID=$!
+i=0
+until grep -q '^LISTENING' "$T/sm.out" 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 200 ] || { fail "stand-in starts" "$(cat "$T/sm.err")"; exit 1; }
+	sleep 0.05
+done
+SMPORT=$(sed -n 's/^LISTENING //p' "$T/sm.out")
+SM=http://127.0.0.1:$SMPORT
+
+# --- helpers ------------------------------------------------------------------------------------------
+q()
+{
+	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" -c "$1"
+}
+
+# spools N: maps trays 0..N-1 to spools 1..N (the stand-in's default set has 4).
+spools()
+{
+	_i=0
+	while [ "$_i" -lt "$1" ]; do
+		"$BIN" tray set p1 "$_i" $((_i + 1)) --move >/dev/null || return 1
+		_i=$((_i + 1))
+	done
+}
+
+# new_db N: a migrated database with the printer, Spoolman's URL, spools 1 and 2 in trays 0 and 3.
+new_db()
+{
+	DB=sk_e2e_$$_$1
+	DBS="$DBS $DB"
+	psql -X -q -d postgres -c "CREATE DATABASE $DB" || return 1
+	export SPOOLKEEPER_DATABASE="$PG_CONNINFO dbname=$DB"
+	"$BIN" migrate >/dev/null || return 1
+	q "INSERT INTO settings (key, value) VALUES ('spoolman_url', '$SM')" || return 1
+	"$BIN" printer add --name p1 --host 127.0.0.1 --serial "$SERIAL" --access-code "$CODE" \
+	    --mqtt-port "$BROKER_PORT" --ftps-port "$FTPS_PORT" >/dev/null || return 1
+	"$BIN" tray set p1 0 1 >/dev/null && "$BIN" tray set p1 3 2 >/dev/null || return 1
+	curl -s -X POST "$SM/_control/reset" >/dev/null
+}
+
+# start_worker ID [ARGS]: runs a worker in the background, its log in $T/ID.log.
+start_worker()
+{
+	_id=$1
+	shift
+	SPOOLKEEPER_CA_FILE=$T/certs/ca.crt "$WORKER" --worker-id "$_id" --cache-dir "$T" "$@" \
+	    >>"$T/$_id.log" 2>&1 &
+	WPID=$!
+	WPIDS="$WPIDS $WPID"
+}
+
+# play LOG [ARGS]: plays the sample once, waits until the simulator exits.
+play()
+{
+	_log=$1
+	shift
+	timeout 120 "$SIM" --file "$SAMPLE" --name "$NAME" --port "$BROKER_PORT" --cafile "$T/certs/ca.crt" \
+	    --serial "$SERIAL" --access-code "$CODE" --speed 25 --start-after 2 \
+	    --exit-after 2 --quiet "$@" >"$T/$_log" 2>&1
+}
+
+# wait_sql QUERY EXPECTED SECONDS: polls until the query prints EXPECTED.
+wait_sql()
+{
+	_n=0
+	while [ "$(q "$1" 2>/dev/null)" != "$2" ]; do
+		_n=$((_n + 1))
+		[ "$_n" -lt $(($3 * 10)) ] || return 1
+		sleep 0.1
+	done
+}
+
+# settle: every outbox row sent (done) within 60 s.
+settle()
+{
+	wait_sql "SELECT count(*) FROM spoolman_outbox WHERE state <> 'done'" 0 60
+}
+
+# ledger_matches_plan STATE: the ledger per filament equals the plan (all of it when finished).
+ledger_matches_plan()
+{
+	q "SELECT count(*) FROM (SELECT f.filament_index, f.mm,
+	    (SELECT coalesce(sum(mm), 0) FROM usage_ledger l WHERE l.job_id = f.job_id
+	        AND l.filament_index = f.filament_index) AS charged
+	    FROM job_filaments f JOIN print_jobs j ON j.id = f.job_id WHERE j.state = '$1') s
+	    WHERE abs(s.mm - s.charged) > 1e-6"
+}
+
+# spoolman_matches_ledger: what the stand-in applied per spool equals the ledger, to 1e-6 g.  Rows with grams
+# (the file gave density and diameter) count as they are; length-only rows as Spoolman converts them, with the
+# spool's own filament.
+spoolman_matches_ledger()
+{
+	q "SELECT spool_id, coalesce(sum(grams), 0), coalesce(sum(mm) FILTER (WHERE grams IS NULL), 0)
+	    FROM usage_ledger WHERE spool_id IS NOT NULL GROUP BY spool_id ORDER BY 1" | python3 -c '
+import json, math, sys, urllib.request
+base = sys.argv[1]
+want = {}
+for line in sys.stdin:
+    if line.strip():
+        sid, g, mm = line.strip().split("|")
+        want[int(sid)] = (float(g), float(mm))
+state = json.load(urllib.request.urlopen(base + "/_control/state"))
+ok = True
+for s in state["spools"]:
+    g, mm = want.get(s["id"], (0.0, 0.0))
+    if mm:
+        f = json.load(urllib.request.urlopen("%s/api/v1/spool/%d" % (base, s["id"])))["filament"]
+        g += f["density"] * (mm * math.pi * (f["diameter"] / 2) ** 2) / 1000
+    if abs(s["used_weight"] - g) > 1e-6:
+        print("spool %d: Spoolman %.9f g, ledger %.9f g" % (s["id"], s["used_weight"], g))
+        ok = False
+sys.exit(0 if ok else 1)' "$SM"
+}
+
+# verdict NAME STATE: the two ledger checks of a scenario.
+verdict()
+{
+	if [ "$(ledger_matches_plan "$2")" = 0 ] && [ "$(q "SELECT count(*) FROM print_jobs WHERE state = '$2'")" = 1 ]
+	then
+		pass "$1: ledger equals the plan per filament"
+	else
+		fail "$1: ledger equals the plan per filament" "$(tail -n 8 "$T/${3:-w1}.log")
+$(q "SELECT id, state, checkpoint_layer, reported_layer, layer_count, planned_at IS NOT NULL, error FROM print_jobs")"
+	fi
+	if settle && out=$(spoolman_matches_ledger 2>&1); then
+		pass "$1: Spoolman got exactly the ledger's grams per spool"
+	else
+		fail "$1: Spoolman got exactly the ledger's grams per spool" "$out
+$(q "SELECT id, spool_id, state, attempts, last_error FROM spoolman_outbox WHERE state <> 'done'")"
+	fi
+}
+
+# want N: true when scenario N runs (all of them, or those listed in ONLY="1 3").
+want()
+{
+	[ -z "${ONLY:-}" ] && return 0
+	case " $ONLY " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+stop_workers()
+{
+	for p in $WPIDS; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	WPIDS=
+}
+
+# --- scenarios ----------------------------------------------------------------------------------------
+
+# 1. A whole two-colour print, mapped through the project_file echo, downloaded over FTPS.
+if want 1; then
+	new_db 1 || { fail "database 1"; exit 1; }
+	start_worker w1
+	play full.log
+	if wait_sql "SELECT state FROM print_jobs" finished 30; then
+		pass "full print: the job is finished"
+	else
+		fail "full print: the job is finished" "$(tail -n 20 "$T/w1.log")"
+	fi
+	verdict "full print" finished
+	if [ "$(q "SELECT count(*) FROM job_filaments WHERE tray IS NULL")" = 0 ] &&
+	    [ "$(q "SELECT string_agg(filament_index || ':' || tray, ',' ORDER BY 1) FROM job_filaments")" = "0:0,3:3" ]; then
+		pass "full print: filaments 0 and 3 mapped to trays 0 and 3"
+	else
+		fail "full print: filaments mapped to trays" "$(q "SELECT * FROM job_filaments")"
+	fi
+	stop_workers
+fi
+
+# 2. FAILED at layer 40: whole layers 0..39, plus layer 40 up to the last progress mark reported.
+if want 2; then
+	new_db 2 || { fail "database 2"; exit 1; }
+	start_worker w1
+	play fail.log --fail-at 40
+	if wait_sql "SELECT state || ' ' || checkpoint_layer || ' ' || partial_charged FROM print_jobs" \
+	    "failed 39 true" 30; then
+		pass "failed print: layers 0-39 charged and the partial layer 40"
+	else
+		fail "failed print: layers 0-39 charged and the partial layer 40" "$(q "SELECT * FROM print_jobs")"
+	fi
+	if [ "$(q "SELECT count(*) FROM usage_ledger WHERE layer > 40 OR (layer = 40 AND kind = 'layer')")" = 0 ]; then
+		pass "failed print: nothing charged past the failure"
+	else
+		fail "failed print: nothing charged past the failure"
+	fi
+	if settle && out=$(spoolman_matches_ledger 2>&1); then
+		pass "failed print: Spoolman got exactly the ledger's grams"
+	else
+		fail "failed print: Spoolman got exactly the ledger's grams" "$out"
+	fi
+	stop_workers
+fi
+
+# 3. kill -9 of the worker in the middle of the print, then a restart: resumes from the checkpoint.
+if want 3; then
+	new_db 3 || { fail "database 3"; exit 1; }
+	start_worker w1
+	play kill.log --speed 10 &
+	PLAY=$!
+	wait_sql "SELECT (checkpoint_layer >= 30)::text FROM print_jobs" true 60
+	kill -9 "$WPID"
+	wait "$WPID" 2>/dev/null
+	sleep 1
+	start_worker w1
+	wait "$PLAY"
+	wait_sql "SELECT state FROM print_jobs" finished 30
+	verdict "kill -9 and restart" finished
+	stop_workers
+fi
+
+# 4. Spoolman down for part of the print, then one use applied but its answer lost.
+if want 4; then
+	new_db 4 || { fail "database 4"; exit 1; }
+	# The first use is applied but its answer lost; later Spoolman is down for 4 s.
+	curl -s -X POST -d '{"mode": "apply_then_drop", "count": 1, "path_regex": "/use$"}' \
+	    "$SM/_control/fault" >/dev/null
+	start_worker w1
+	play down.log --speed 10 &
+	PLAY=$!
+	wait_sql "SELECT (checkpoint_layer >= 30)::text FROM print_jobs" true 60
+	curl -s -X POST -d '{"seconds": 4}' "$SM/_control/down" >/dev/null
+	wait "$PLAY"
+	wait_sql "SELECT state FROM print_jobs" finished 30
+	verdict "Spoolman down, then apply-then-drop" finished
+	if [ "$(q "SELECT count(*) FROM spoolman_outbox WHERE resolution = 'readback'")" -ge 1 ]; then
+		pass "apply-then-drop was settled by reading the spool back"
+	else
+		fail "apply-then-drop was settled by reading the spool back" \
+		    "$(q "SELECT resolution, count(*) FROM spoolman_outbox GROUP BY 1")"
+	fi
+	stop_workers
+fi
+
+# 5. Two workers; the one holding the printer is killed; the other takes over when the lease expires.
+if want 5; then
+	new_db 5 || { fail "database 5"; exit 1; }
+	start_worker w1 --lease-ttl 4
+	W1=$WPID
+	wait_sql "SELECT worker_id FROM worker_leases" w1 20
+	start_worker w2 --lease-ttl 4
+	play twow.log --speed 8 --exit-after 20 &
+	PLAY=$!
+	wait_sql "SELECT (checkpoint_layer >= 20)::text FROM print_jobs" true 60
+	kill -9 "$W1"
+	if wait_sql "SELECT worker_id FROM worker_leases" w2 20; then
+		pass "two workers: w2 took the printer over"
+	else
+		fail "two workers: w2 took the printer over" "$(tail -n 10 "$T/w2.log")"
+	fi
+	wait "$PLAY"
+	wait_sql "SELECT state FROM print_jobs" finished 30
+	verdict "two workers, one killed" finished w2
+	stop_workers
+fi
+
+# 6. A print started on the printer's screen: no project_file echo, no mapping; the tray comes from tray_now.
+if want 6; then
+	new_db 6 || { fail "database 6"; exit 1; }
+	DECOY=$ROOT/../shared/samples/gcode/estampo_decoy_base_P1S_BS2.5_1color_T2.gcode.3mf
+	ftps_put "$DECOY" "decoy.gcode.3mf"
+	"$BIN" tray set p1 2 3 >/dev/null
+	start_worker w1
+	play nomap.log --no-mapping --file "$DECOY" --name "decoy.gcode.3mf"
+	wait_sql "SELECT state FROM print_jobs" finished 30
+	verdict "screen-started print" finished
+	if [ "$(q "SELECT (ams_mapping IS NULL)::text || ' ' || (SELECT string_agg(DISTINCT spool_id::text, ',')
+	    FROM usage_ledger) FROM print_jobs")" = "true 3" ]; then
+		pass "screen-started print: no mapping, every layer charged to the spool in tray_now"
+	else
+		fail "screen-started print: charged to the spool in tray_now" \
+		    "$(q "SELECT ams_mapping, (SELECT string_agg(DISTINCT coalesce(spool_id::text, 'null'), ',') FROM usage_ledger) FROM print_jobs")"
+	fi
+	stop_workers
+fi
+
+# 7. The broker (the printer's network) goes away mid-print and layers pass unreported: caught up exactly.
+if want 7; then
+	new_db 7 || { fail "database 7"; exit 1; }
+	start_worker w1
+	play skip.log --speed 10 --disconnect-at 30 --for 4 --skip-layers 60-70 \
+	    --down-cmd "sh tests/harness/broker.sh down $BROKER_DIR" \
+	    --up-cmd "sh tests/harness/broker.sh up $BROKER_DIR"
+	wait_sql "SELECT state FROM print_jobs" finished 40
+	verdict "broker restart and skipped layers" finished
+	if grep -q "disconnected" "$T/w1.log" && [ "$(grep -c "printer 1: connected" "$T/w1.log")" -ge 2 ]; then
+		pass "broker restart: the worker saw the disconnect and reconnected"
+	else
+		fail "broker restart: the worker saw the disconnect and reconnected" "$(tail -n 10 "$T/w1.log")"
+	fi
+	stop_workers
+fi
+
+# 8. kill -9 of the worker at five points of one print, restarted each time.
+if want 8; then
+	new_db 8 || { fail "database 8"; exit 1; }
+	start_worker w1
+	play kills.log --speed 5 &
+	PLAY=$!
+	for k in 5 25 45 65 85; do
+		wait_sql "SELECT (checkpoint_layer >= $k)::text FROM print_jobs" true 60
+		kill -9 "$WPID"
+		wait "$WPID" 2>/dev/null
+		start_worker w1
+	done
+	wait "$PLAY"
+	wait_sql "SELECT state FROM print_jobs" finished 30
+	verdict "kill -9 at layers 5, 25, 45, 65 and 85" finished
+	stop_workers
+fi
+
+# 9. Every real sample, one print each, on one printer with spools 1-4 in trays 0-3.
+if want 9; then
+	new_db 9 || { fail "database 9"; exit 1; }
+	spools 4 || { fail "trays 0-3"; exit 1; }
+	start_worker w1
+	n=0
+	for f in "$ROOT"/../shared/samples/gcode/*.gcode "$ROOT"/../shared/samples/gcode/*.gcode.3mf; do
+		n=$((n + 1))
+		b=$(basename "$f")
+		ftps_put "$f" "$b"
+		play "sample$n.log" --file "$f" --name "$b" --speed 100 --start-after 1 --exit-after 1
+		if wait_sql "SELECT count(*) FROM print_jobs WHERE state = 'finished'" "$n" 40 &&
+		    [ "$(ledger_matches_plan finished)" = 0 ]; then
+			pass "sample $b: every layer charged as planned"
+		else
+			fail "sample $b: every layer charged as planned" \
+			    "$(q "SELECT id, state, checkpoint_layer, layer_count, error FROM print_jobs ORDER BY id DESC LIMIT 1")"
+		fi
+	done
+	if settle && out=$(spoolman_matches_ledger 2>&1); then
+		pass "all samples: Spoolman got exactly the ledger per spool"
+	else
+		fail "all samples: Spoolman got exactly the ledger per spool" "$out"
+	fi
+	stop_workers
+fi
+
+echo "# $npass passed, $nfail failed"
+[ "$nfail" -eq 0 ]
