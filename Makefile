@@ -160,8 +160,8 @@ $(SIM_BIN): $(SIM_OBJ) $(COMMON_LIB)
 
 # Every header must compile on its own.
 headers:
-	@for h in common/*.h; do \
-	    echo "#include \"$$(basename $$h)\"" | $(CC) $(CPPFLAGS) -std=c11 $(WARN) \
+	@for h in common/*.h worker/*.h worker/cli/*.h; do \
+	    echo "#include \"$$h\"" | $(CC) $(CPPFLAGS) -I. -std=c11 $(WARN) \
 	        $(ERRFLAG) $(PKG_CFLAGS) -x c -fsyntax-only - || exit 1; \
 	done
 

@@ -18,6 +18,7 @@
 #include "planner.h"
 #include "queue.h"
 #include "session.h"
+#include "spoolman.h"
 
 #define SYNC_EVERY	5	/* seconds between lease renewals and printer reloads, at most */
 #define DEFAULT_CAFILE	"/etc/spoolkeeper/bambu-ca.pem"
@@ -193,6 +194,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "spoolkeeper-worker: cannot set up MQTT\n");
 		return 1;
 	}
+	if (spoolman_global_init(err) == -1) {
+		fprintf(stderr, "spoolkeeper-worker: %s\n", err);
+		return 1;
+	}
 	fc.worker_id = o.worker_id;
 	fc.cafile = o.cafile;
 	fc.max_printers = o.max_printers;
@@ -223,6 +228,7 @@ main(int argc, char *argv[])
 	fleet_free(f);
 	queue_free(q);
 	session_lib_cleanup();
+	spoolman_global_cleanup();
 	db_close(db);
 	fprintf(stderr, "worker %s: stopped\n", o.worker_id);
 	return 0;
