@@ -69,6 +69,10 @@ WORKER_BIN := $(BUILD)/bin/spoolkeeper-worker
 WORKER_TEST_SRC := $(wildcard tests/worker/check_*.c) $(wildcard tests/worker/*_tool.c)
 WORKER_TEST_BIN := $(WORKER_TEST_SRC:tests/worker/%.c=$(BUILD)/tests/worker/%)
 
+# Helpers of the Check programs (tests/harness/*.c), as an archive: each program links only what it uses.
+HARNESS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/harness/*.c))
+HARNESS_LIB := $(BUILD)/libharness.a
+
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
@@ -120,17 +124,21 @@ $(WORKER_BIN): $(BUILD)/worker/main.o $(WORKER_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(WORKER_LIB) $(COMMON_LIB) $(PKG_LIBS)
 
-$(BUILD)/tests/check_%: $(BUILD)/tests/unit/check_%.o $(UNIT_HELPER_OBJ) $(COMMON_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJ) $(COMMON_LIB) $(PKG_LIBS) $(CHECK_LIBS)
+$(HARNESS_LIB): $(HARNESS_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
 
-$(BUILD)/tests/db/check_%: $(BUILD)/tests/db/check_%.o $(WORKER_LIB) $(COMMON_LIB)
+$(BUILD)/tests/check_%: $(BUILD)/tests/unit/check_%.o $(UNIT_HELPER_OBJ) $(HARNESS_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(WORKER_LIB) $(COMMON_LIB) $(PKG_LIBS) $(CHECK_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJ) $(HARNESS_LIB) $(COMMON_LIB) $(PKG_LIBS) $(CHECK_LIBS)
 
-$(BUILD)/tests/worker/check_%: $(BUILD)/tests/worker/check_%.o $(WORKER_LIB) $(COMMON_LIB)
+$(BUILD)/tests/db/check_%: $(BUILD)/tests/db/check_%.o $(HARNESS_LIB) $(WORKER_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(WORKER_LIB) $(COMMON_LIB) $(PKG_LIBS) $(CHECK_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(HARNESS_LIB) $(WORKER_LIB) $(COMMON_LIB) $(PKG_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/worker/check_%: $(BUILD)/tests/worker/check_%.o $(HARNESS_LIB) $(WORKER_LIB) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(HARNESS_LIB) $(WORKER_LIB) $(COMMON_LIB) $(PKG_LIBS) $(CHECK_LIBS)
 
 $(BUILD)/tests/worker/%_tool: $(BUILD)/tests/worker/%_tool.o $(WORKER_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)

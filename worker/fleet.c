@@ -30,6 +30,7 @@ struct member {
 	int		 port, insecure;
 	int		 seen;		/* still listed in this sync */
 	int		 failing;	/* a restart was logged; quiet until connected */
+	char		 last_err[ERRBUF_LEN];	/* logged once until it changes or clears */
 };
 
 struct fleet {
@@ -276,9 +277,17 @@ fleet_dispatch(struct fleet *f, const struct queue_msg *m, time_t now)
 		break;
 	case QUEUE_REPORT:
 		if (tracker_report(mb->t, f->db, m->payload, m->len, now,
-		    err) == -1)
-			fprintf(stderr, "worker: printer %lld: %s\n",
-			    m->printer_id, err);
+		    err) == -1) {
+			/* A repeating failure (database down) is logged once. */
+			if (strcmp(err, mb->last_err) != 0)
+				fprintf(stderr, "worker: printer %lld: %s\n",
+				    m->printer_id, err);
+			snprintf(mb->last_err, sizeof(mb->last_err), "%s", err);
+		} else if (mb->last_err[0] != '\0') {
+			fprintf(stderr, "worker: printer %lld: working again\n",
+			    m->printer_id);
+			mb->last_err[0] = '\0';
+		}
 		break;
 	}
 }

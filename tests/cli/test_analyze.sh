@@ -30,24 +30,18 @@ T=$(mktemp -d) || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
 
-npass=0
-nfail=0
+. "$ROOT/tests/harness/tap.sh"
 
-# pass NAME / fail NAME DETAIL: print a result line and count it.
-pass()
+# pass NAME / fail NAME DETAIL (tests/harness/tap.sh) also show the first lines of the run's stderr.
+tap_on_pass()
 {
-	npass=$((npass + 1))
-	echo "ok - $1"
 	if [ -n "${VERBOSE:-}" ] && [ -s "$T/err" ]; then
 		head -n 1 "$T/err" | cut -c 1-200 | sed 's/^/#   /'
 	fi
 }
 
-fail()
+tap_on_fail()
 {
-	nfail=$((nfail + 1))
-	echo "not ok - $1"
-	printf '%s\n' "$2" | sed 's/^/#   /'
 	if [ -s "$T/err" ]; then
 		echo "#   stderr:"
 		head -n 5 "$T/err" | cut -c 1-200 | sed 's/^/#     /'
@@ -274,5 +268,4 @@ else
 	fail "text output on the reference 3mf" "exit status $st, $(wc -c <"$T/out") bytes on stdout"
 fi
 
-echo "# $npass passed, $nfail failed"
-[ "$nfail" -eq 0 ]
+tap_done

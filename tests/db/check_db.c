@@ -8,6 +8,8 @@
 
 #include "db.h"
 #include "errbuf.h"
+#include "../harness/ckrun.h"
+#include "../harness/testdb.h"
 
 /*
  * SK_TEST_DATABASE: the conninfo of a database that `spoolkeeper migrate` has built (tests/db/test_schema.sh
@@ -17,11 +19,6 @@
 static const char	*conninfo;
 static struct db	*db;
 static char		 err[ERRBUF_LEN];
-
-/* A parameter list: PARAMS("a", NULL) gives the count and the array. */
-#define PARAMS(...) \
-	(int)(sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(const char *)), \
-	(const char *[]){ __VA_ARGS__ }
 
 static void
 open_tx(void)
@@ -42,29 +39,9 @@ close_tx(void)
 	}
 }
 
-/* Runs a statement that must succeed. */
-static void
-ok(const char *sql, int n, const char *const *p)
-{
-	ck_assert_msg(db_exec(db, sql, n, p, NULL, err) == 0, "%s: %s", sql,
-	    err);
-}
-
-/* Runs a statement that must succeed and returns the first column of its first row (static; "NULL" for NULL). */
-static const char *
-one(const char *sql, int n, const char *const *p)
-{
-	static char		 buf[512];
-	struct db_result	*r;
-	const char		*v;
-
-	ck_assert_msg(db_exec(db, sql, n, p, &r, err) == 0, "%s: %s", sql, err);
-	ck_assert_msg(db_result_rows(r) >= 1, "%s: no row", sql);
-	v = db_result_get(r, 0, 0);
-	snprintf(buf, sizeof(buf), "%s", v != NULL ? v : "NULL");
-	db_result_free(r);
-	return buf;
-}
+/* The SQL helpers of tests/harness/testdb.h, on db. */
+#define ok(...)		testdb_ok(db, __VA_ARGS__)
+#define one(...)	testdb_one(db, __VA_ARGS__)
 
 /*
  * Runs a statement that must fail with SQLSTATE state ("23505|23P01": either) and, if constraint is not NULL,
@@ -817,13 +794,9 @@ db_suite(void)
 		{ "views", test_views },
 	};
 
-	for (i = 0; i < sizeof(tx) / sizeof(tx[0]); i++) {
-		tc = tcase_create(tx[i].name);
-		tcase_add_checked_fixture(tc, open_tx, close_tx);
-		tcase_set_timeout(tc, 60);
-		tcase_add_test(tc, tx[i].test);
-		suite_add_tcase(s, tc);
-	}
+	for (i = 0; i < sizeof(tx) / sizeof(tx[0]); i++)
+		suite_add_tcase(s, ck_tcase(tx[i].name, tx[i].test, open_tx,
+		    close_tx, 60));
 	tc = tcase_create("notify");
 	tcase_add_checked_fixture(tc, open_pair, close_pair);
 	tcase_set_timeout(tc, 60);
@@ -836,18 +809,11 @@ db_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	conninfo = getenv("SK_TEST_DATABASE");
 	if (conninfo == NULL || *conninfo == '\0') {
 		fprintf(stderr, "check_db: SK_TEST_DATABASE is not set (run "
 		    "tests/db/test_schema.sh)\n");
 		return 1;
 	}
-	sr = srunner_create(db_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return ck_run(db_suite());
 }

@@ -9,6 +9,8 @@
 #include "db.h"
 #include "errbuf.h"
 #include "jobs.h"
+#include "../harness/ckrun.h"
+#include "../harness/testdb.h"
 
 /*
  * SK_TEST_DATABASE: a database `spoolkeeper migrate` has built (tests/db/test_jobs.sh).  Each test makes its own
@@ -28,11 +30,8 @@ static const struct {
 #define PLAN_TOTAL_0	190.5
 #define PLAN_TOTAL_1	19.75
 
-static void
-exec_ok(const char *sql, int n, const char *const *p)
-{
-	ck_assert_msg(db_exec(db, sql, n, p, NULL, err) == 0, "%s: %s", sql, err);
-}
+/* The SQL helpers of tests/harness/testdb.h, on db. */
+#define exec_ok(...)	testdb_ok(db, __VA_ARGS__)
 
 static long long
 scalar(const char *sql, int n, const char *const *p)
@@ -340,8 +339,6 @@ main(void)
 {
 	Suite	*s = suite_create("jobs");
 	TCase	*t = tcase_create("jobs");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, layers_charged_once_in_order);
@@ -350,9 +347,5 @@ main(void)
 	tcase_add_test(t, no_mapping_follows_tray_now);
 	tcase_add_test(t, lost_lease_writes_nothing);
 	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run(s);
 }

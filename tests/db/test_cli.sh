@@ -12,14 +12,9 @@ TIMEOUT=${TIMEOUT:-60}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SQL=$ROOT/sql
 
-if [ -z "${PG_CONNINFO:-}" ]; then
-	echo "not ok - PG_CONNINFO is not set: run inside tests/harness/pg.sh"
-	exit 1
-fi
-if [ ! -x "$BIN" ]; then
-	echo "not ok - $BIN is not an executable"
-	exit 1
-fi
+. "$ROOT/tests/harness/check_db.sh"
+db_need_pg
+db_need_exec "$BIN"
 
 T=$(mktemp -d) || exit 1
 DBS=
@@ -33,21 +28,11 @@ cleanup()
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-npass=0
-nfail=0
+. "$ROOT/tests/harness/tap.sh"
 
-pass()
+# tap_on_fail: a failed case (fail NAME DETAIL) shows the command's output.
+tap_on_fail()
 {
-	npass=$((npass + 1))
-	echo "ok - $1"
-}
-
-# fail NAME DETAIL: a failed case, with the command's output.
-fail()
-{
-	nfail=$((nfail + 1))
-	echo "not ok - $1"
-	printf '%s\n' "$2" | sed 's/^/#   /'
 	for f in out err; do
 		if [ -s "$T/$f" ]; then
 			echo "#   $f:"
@@ -307,5 +292,4 @@ expect "tray set --move: 8 concurrent moves all succeed" "$(cat "$T"/t*.st | tr 
 expect "tray set --move: 8 concurrent moves leave one open assignment" \
     "$(q "SELECT count(*) FILTER (WHERE valid_to IS NULL) || ' ' || count(*) FROM tray_assignments WHERE spool_id = 77")" "1 8"
 
-echo "# $npass passed, $nfail failed"
-[ "$nfail" -eq 0 ]
+tap_done

@@ -51,6 +51,12 @@ BROKER_ALL=${BROKER_ALL:-}
 BROKER_DIR=
 broker_why=
 
+if [ -f tests/harness/server.sh ]; then
+	. tests/harness/server.sh
+else
+	. "$(dirname "$0")/server.sh"
+fi
+
 # broker_available: true when mosquitto, mosquitto_passwd, mosquitto_pub and openssl are installed.
 broker_available()
 {
@@ -67,21 +73,6 @@ broker_available()
 broker_bin()
 {
 	command -v mosquitto 2>/dev/null || echo /usr/sbin/mosquitto
-}
-
-# broker_free_port: prints a TCP port of 127.0.0.1 that nothing listens on right now.
-broker_free_port()
-{
-	if command -v python3 >/dev/null 2>&1; then
-		python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])' && return 0
-	fi
-	while :; do
-		_p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 30000) + 20000 ))
-		ss -Hltn "sport = :$_p" 2>/dev/null | grep -q . || { echo "$_p"; return 0; }
-	done
 }
 
 # broker_pid DIR: prints the pid of DIR's broker process.
@@ -214,7 +205,7 @@ broker_start()
 	_tries=0
 	while :; do
 		_tries=$((_tries + 1))
-		broker_write_conf "$_d" "$(broker_free_port)" || { broker_stop "$_d"; return 1; }
+		broker_write_conf "$_d" "$(harness_free_port)" || { broker_stop "$_d"; return 1; }
 		broker_launch "$_d"
 		_st=$?
 		[ "$_st" -eq 0 ] && break
@@ -278,20 +269,9 @@ broker_up()
 broker_stop()
 {
 	if [ $# -gt 0 ]; then
-		_dirs=$1
+		harness_stop broker broker_down "$1"
 	else
-		_dirs=$BROKER_ALL
-	fi
-	for _d in $_dirs; do
-		[ -d "$_d" ] || continue
-		case $_d in
-		*/spoolkeeper-broker.*) ;;
-		*) echo "broker.sh: refusing to remove $_d" >&2; continue ;;
-		esac
-		broker_down "$_d"
-		rm -rf "$_d"
-	done
-	if [ $# -eq 0 ]; then
+		harness_stop broker broker_down "$BROKER_ALL"
 		BROKER_ALL=
 	fi
 	return 0

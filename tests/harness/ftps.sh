@@ -69,6 +69,12 @@ FTPS_PAM=/etc/pam.d/spoolkeeper-test-ftps
 FTPS_HOME=/var/lib/spoolkeeper-test-bblp
 ftps_why=
 
+if [ -f tests/harness/server.sh ]; then
+	. tests/harness/server.sh
+else
+	. "$(dirname "$0")/server.sh"
+fi
+
 # ftps_available: true when vsftpd, openssl, curl, useradd and chpasswd exist and we are root.
 ftps_available()
 {
@@ -89,21 +95,6 @@ ftps_available()
 ftps_bin()
 {
 	command -v vsftpd 2>/dev/null || echo /usr/sbin/vsftpd
-}
-
-# ftps_free_port: prints a TCP port of 127.0.0.1 that nothing listens on right now.
-ftps_free_port()
-{
-	if command -v python3 >/dev/null 2>&1; then
-		python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])' && return 0
-	fi
-	while :; do
-		_p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 30000) + 20000 ))
-		ss -Hltn "sport = :$_p" 2>/dev/null | grep -q . || { echo "$_p"; return 0; }
-	done
 }
 
 # ftps_user CODE: makes sure the system user bblp and the PAM service exist; sets bblp's password to CODE.
@@ -302,7 +293,7 @@ ftps_start()
 	_tries=0
 	while :; do
 		_tries=$((_tries + 1))
-		ftps_write_conf "$_d" "$(ftps_free_port)" || { ftps_stop "$_d"; return 1; }
+		ftps_write_conf "$_d" "$(harness_free_port)" || { ftps_stop "$_d"; return 1; }
 		ftps_launch "$_d"
 		_st=$?
 		[ "$_st" -eq 0 ] && break
@@ -374,20 +365,9 @@ ftps_up()
 ftps_stop()
 {
 	if [ $# -gt 0 ]; then
-		_dirs=$1
+		harness_stop ftps ftps_down "$1"
 	else
-		_dirs=$FTPS_ALL
-	fi
-	for _d in $_dirs; do
-		[ -d "$_d" ] || continue
-		case $_d in
-		*/spoolkeeper-ftps.*) ;;
-		*) echo "ftps.sh: refusing to remove $_d" >&2; continue ;;
-		esac
-		ftps_down "$_d"
-		rm -rf "$_d"
-	done
-	if [ $# -eq 0 ]; then
+		harness_stop ftps ftps_down "$FTPS_ALL"
 		FTPS_ALL=
 	fi
 	return 0

@@ -24,6 +24,12 @@ PG_TMPDIR=${PG_TMPDIR:-/tmp}
 PG_DIR=
 pg_why=
 
+if [ -f tests/harness/server.sh ]; then
+	. tests/harness/server.sh
+else
+	. "$(dirname "$0")/server.sh"
+fi
+
 # pg_available: true when the binaries (and, as root, the postgres user) are there; else sets pg_why.
 pg_available()
 {
@@ -48,21 +54,6 @@ pg_as()
 	else
 		(cd "$PG_DIR" && "$@")
 	fi
-}
-
-# pg_free_port: prints a TCP port of 127.0.0.1 that nothing listens on right now.
-pg_free_port()
-{
-	if command -v python3 >/dev/null 2>&1; then
-		python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])' && return 0
-	fi
-	while :; do
-		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 30000) + 20000 ))
-		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
-	done
 }
 
 # pg_start: creates and starts the cluster; exports the connection variables.  Returns 0, or 1 with a message.
@@ -95,7 +86,7 @@ EOF
 	tries=0
 	while :; do
 		tries=$((tries + 1))
-		PG_PORT=$(pg_free_port) || { pg_stop; return 1; }
+		PG_PORT=$(harness_free_port) || { pg_stop; return 1; }
 		if pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
 		    -o "-p $PG_PORT" start >"$PG_DIR/pg_ctl.log" 2>&1; then
 			break

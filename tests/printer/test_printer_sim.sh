@@ -61,19 +61,7 @@ cleanup()
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-npass=0
-nfail=0
-pass()
-{
-	npass=$((npass + 1))
-	echo "ok - $1"
-}
-fail()
-{
-	nfail=$((nfail + 1))
-	echo "not ok - $1"
-	[ -z "${2:-}" ] || printf '%s\n' "$2" | sed 's/^/#   /'
-}
+. tests/harness/tap.sh
 check()
 {
 	_name=$1
@@ -429,5 +417,4 @@ if [ "$have_ftps" = 1 ]; then
 	fi
 fi
 
-echo "# $npass passed, $nfail failed"
-[ "$nfail" -eq 0 ]
+tap_done

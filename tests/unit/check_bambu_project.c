@@ -10,6 +10,7 @@
 #include "bambu_status.h"
 #include "bambu_tray.h"
 #include "errbuf.h"
+#include "../harness/ckrun.h"
 
 #define MQTT "../shared/samples/mqtt/"
 #define NONE BAMBU_TRAY_NONE
@@ -342,14 +343,7 @@ START_TEST(malformed)
 }
 END_TEST
 
-static TCase *
-tcase(const char *name, const TTest *test)
-{
-	TCase	*tc = tcase_create(name);
-
-	tcase_add_test(tc, test);
-	return tc;
-}
+#define tcase(name, test)	ck_tcase(name, test, NULL, NULL, 0)
 
 static Suite *
 bambu_project_suite(void)
@@ -370,11 +364,5 @@ bambu_project_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(bambu_project_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run(bambu_project_suite());
 }

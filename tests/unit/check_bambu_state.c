@@ -10,6 +10,7 @@
 #include "bambu_status.h"
 #include "bambu_tray.h"
 #include "errbuf.h"
+#include "../harness/ckrun.h"
 
 #define MQTT "../shared/samples/mqtt/"
 #define A1_LOG MQTT "openspoolman_A1_print_session_with_project_file.log"
@@ -587,16 +588,7 @@ START_TEST(huge_numbers)
 }
 END_TEST
 
-static TCase *
-tcase(const char *name, const TTest *test)
-{
-	TCase	*tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test);
-	tcase_set_timeout(tc, 60);
-	return tc;
-}
+#define tcase(name, test)	ck_tcase(name, test, setup, teardown, 60)
 
 static Suite *
 bambu_state_suite(void)
@@ -624,11 +616,5 @@ bambu_state_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(bambu_state_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run(bambu_state_suite());
 }

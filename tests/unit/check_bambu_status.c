@@ -10,6 +10,7 @@
 #include "bambu_status.h"
 #include "bambu_tray.h"
 #include "errbuf.h"
+#include "../harness/ckrun.h"
 
 #define MQTT "../shared/samples/mqtt/"
 
@@ -439,15 +440,7 @@ START_TEST(bounds)
 }
 END_TEST
 
-static TCase *
-tcase(const char *name, const TTest *test)
-{
-	TCase	*tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test);
-	return tc;
-}
+#define tcase(name, test)	ck_tcase(name, test, setup, teardown, 0)
 
 static Suite *
 bambu_status_suite(void)
@@ -476,11 +469,5 @@ bambu_status_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(bambu_status_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run(bambu_status_suite());
 }

@@ -7,6 +7,7 @@
 #include "errbuf.h"
 #include "gcode.h"
 #include "plan.h"
+#include "../harness/ckrun.h"
 
 #define EPS 1e-9
 
@@ -526,11 +527,5 @@ gcode_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(gcode_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run(gcode_suite());
 }

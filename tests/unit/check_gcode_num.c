@@ -9,6 +9,7 @@
 #include "errbuf.h"
 #include "gcode.h"
 #include "plan.h"
+#include "../harness/ckrun.h"
 
 /* A number as an E word and the GCODE_UNIT (1e-6 mm) count it must give. */
 struct num_case {
@@ -275,11 +276,5 @@ gcode_num_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(gcode_num_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run(gcode_num_suite());
 }

@@ -9,6 +9,7 @@
 #include "analyze.h"
 #include "errbuf.h"
 #include "plan.h"
+#include "../harness/ckrun.h"
 
 #define SAMPLES "../shared/samples/gcode/"
 
@@ -247,11 +248,5 @@ samples_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(samples_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run(samples_suite());
 }

@@ -10,6 +10,7 @@
 #include "plan.h"
 #include "slicemeta.h"
 #include "threemf.h"
+#include "../harness/ckrun.h"
 
 static struct plan	*plan;
 static char		 err[ERRBUF_LEN];
@@ -474,15 +475,7 @@ START_TEST(project_settings_bad)
 }
 END_TEST
 
-static TCase *
-tcase(const char *name, const TTest *test)
-{
-	TCase	*tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test);
-	return tc;
-}
+#define tcase(name, test)	ck_tcase(name, test, setup, teardown, 0)
 
 static Suite *
 slicemeta_suite(void)
@@ -515,11 +508,5 @@ slicemeta_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(slicemeta_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run(slicemeta_suite());
 }

@@ -13,6 +13,7 @@
 #include "errbuf.h"
 #include "plan.h"
 #include "threemf.h"
+#include "../harness/ckrun.h"
 
 #define SAMPLES		"../shared/samples/gcode/"
 #define REFERENCE	SAMPLES "estampo_reference_P1S_BS2.5_2color_T0T3.gcode.3mf"
@@ -766,16 +767,7 @@ START_TEST(metadata_too_large)
 }
 END_TEST
 
-static TCase *
-tcase(const char *tname, const TTest *test)
-{
-	TCase	*tc = tcase_create(tname);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test);
-	return tc;
-}
+#define tcase(name, test)	ck_tcase(name, test, setup, teardown, 60)
 
 static Suite *
 threemf_suite(void)
@@ -822,11 +814,5 @@ threemf_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(threemf_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run(threemf_suite());
 }

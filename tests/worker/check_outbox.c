@@ -16,6 +16,8 @@
 #include "errbuf.h"
 #include "outbox.h"
 #include "spoolman.h"
+#include "../harness/ckrun.h"
+#include "../harness/testdb.h"
 
 /*
  * Environment (tests/worker/test_outbox.sh sets it): SK_TEST_DATABASE, a database `spoolkeeper migrate` built;
@@ -31,10 +33,6 @@ static struct spoolman	*sm;
 static char		 err[ERRBUF_LEN];
 static long long	 job_id;
 static int		 next_layer;
-
-#define PARAMS(...) \
-	(int)(sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(const char *)), \
-	(const char *[]){ __VA_ARGS__ }
 
 /* ---- HTTP to the stand-in's control API ---- */
 
@@ -248,33 +246,10 @@ wait_until(int (*cond)(void), const char *what)
 
 /* ---- SQL ---- */
 
-static void
-ok(const char *sql, int n, const char *const *p)
-{
-	ck_assert_msg(db_exec(db, sql, n, p, NULL, err) == 0, "%s: %s", sql, err);
-}
-
-/* The first column of the first row as text (static; "NULL" for NULL). */
-static const char *
-one(const char *sql, int n, const char *const *p)
-{
-	static char		 buf[512];
-	struct db_result	*r;
-	const char		*v;
-
-	ck_assert_msg(db_exec(db, sql, n, p, &r, err) == 0, "%s: %s", sql, err);
-	ck_assert_msg(db_result_rows(r) >= 1, "%s: no row", sql);
-	v = db_result_get(r, 0, 0);
-	snprintf(buf, sizeof(buf), "%s", v != NULL ? v : "NULL");
-	db_result_free(r);
-	return buf;
-}
-
-static long long
-one_int(const char *sql, int n, const char *const *p)
-{
-	return strtoll(one(sql, n, p), NULL, 10);
-}
+/* The SQL helpers of tests/harness/testdb.h, on db. */
+#define ok(...)		testdb_ok(db, __VA_ARGS__)
+#define one(...)	testdb_one(db, __VA_ARGS__)
+#define one_int(...)	testdb_one_int(db, __VA_ARGS__)
 
 static double
 one_double(const char *sql, int n, const char *const *p)
@@ -1314,13 +1289,9 @@ outbox_suite(void)
 	tcase_add_test(tc, test_judge);
 	tcase_add_test(tc, test_backoff);
 	suite_add_tcase(s, tc);
-	for (i = 0; i < sizeof(tx) / sizeof(tx[0]); i++) {
-		tc = tcase_create(tx[i].name);
-		tcase_add_checked_fixture(tc, setup, teardown);
-		tcase_set_timeout(tc, 120);
-		tcase_add_test(tc, tx[i].test);
-		suite_add_tcase(s, tc);
-	}
+	for (i = 0; i < sizeof(tx) / sizeof(tx[0]); i++)
+		suite_add_tcase(s, ck_tcase(tx[i].name, tx[i].test, setup,
+		    teardown, 120));
 	return s;
 }
 
@@ -1340,8 +1311,7 @@ port_env(const char *name)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
+	int	st;
 
 	conninfo = getenv("SK_TEST_DATABASE");
 	api_port = port_env("SK_TEST_SPOOLMAN_PORT");
@@ -1359,10 +1329,7 @@ main(void)
 		fprintf(stderr, "check_outbox: %s\n", err);
 		return 1;
 	}
-	sr = srunner_create(outbox_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	st = ck_run(outbox_suite());
 	spoolman_global_cleanup();
-	return failed == 0 ? 0 : 1;
+	return st;
 }

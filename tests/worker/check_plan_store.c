@@ -13,6 +13,8 @@
 #include "db.h"
 #include "errbuf.h"
 #include "plan_store.h"
+#include "../harness/ckrun.h"
+#include "../harness/testdb.h"
 
 /*
  * SK_TEST_DATABASE: a database built by `spoolkeeper migrate` (tests/worker/test_plan_store.sh makes one).
@@ -37,10 +39,6 @@ static const char *const sample_files[] = {
 };
 #define NSAMPLES ((int)(sizeof(sample_files) / sizeof(sample_files[0])))
 
-#define PARAMS(...) \
-	(int)(sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(const char *)), \
-	(const char *[]){ __VA_ARGS__ }
-
 static void
 open_db(void)
 {
@@ -54,34 +52,10 @@ close_db(void)
 	db = NULL;
 }
 
-static void
-ok(const char *sql, int n, const char *const *p)
-{
-	ck_assert_msg(db_exec(db, sql, n, p, NULL, err) == 0, "%s: %s", sql,
-	    err);
-}
-
-/* The first column of the first row as text (static; "NULL" for NULL). */
-static const char *
-one(const char *sql, int n, const char *const *p)
-{
-	static char		 buf[512];
-	struct db_result	*r;
-	const char		*v;
-
-	ck_assert_msg(db_exec(db, sql, n, p, &r, err) == 0, "%s: %s", sql, err);
-	ck_assert_msg(db_result_rows(r) >= 1, "%s: no row", sql);
-	v = db_result_get(r, 0, 0);
-	snprintf(buf, sizeof(buf), "%s", v != NULL ? v : "NULL");
-	db_result_free(r);
-	return buf;
-}
-
-static long long
-one_int(const char *sql, int n, const char *const *p)
-{
-	return strtoll(one(sql, n, p), NULL, 10);
-}
+/* The SQL helpers of tests/harness/testdb.h, on db. */
+#define ok(...)		testdb_ok(db, __VA_ARGS__)
+#define one(...)	testdb_one(db, __VA_ARGS__)
+#define one_int(...)	testdb_one_int(db, __VA_ARGS__)
 
 /* A new printer and a running job on it; returns the job id. */
 static long long
@@ -495,20 +469,14 @@ plan_store_suite(void)
 	tcase_add_test(tc, test_concurrent);
 	tcase_add_test(tc, test_notify);
 	suite_add_tcase(s, tc);
-	tc = tcase_create("big");
-	tcase_add_checked_fixture(tc, open_db, close_db);
-	tcase_set_timeout(tc, 600);
-	tcase_add_test(tc, test_big_timing);
-	suite_add_tcase(s, tc);
+	suite_add_tcase(s, ck_tcase("big", test_big_timing, open_db, close_db,
+	    600));
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	conninfo = getenv("SK_TEST_DATABASE");
 	samples = getenv("SK_SAMPLES");
 	if (samples == NULL || *samples == '\0')
@@ -518,9 +486,5 @@ main(void)
 		    "(run tests/worker/test_plan_store.sh)\n");
 		return 1;
 	}
-	sr = srunner_create(plan_store_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return ck_run(plan_store_suite());
 }

@@ -15,6 +15,8 @@
 #include "db.h"
 #include "errbuf.h"
 #include "planner.h"
+#include "../harness/ckrun.h"
+#include "../harness/testdb.h"
 
 /*
  * Environment (tests/worker/test_planner.sh sets it up):
@@ -31,9 +33,6 @@ static char		 err[ERRBUF_LEN];
 static char		 cache[256];
 
 #define REF	"estampo_reference_P1S_BS2.5_2color_T0T3.gcode.3mf"
-#define PARAMS(...) \
-	(int)(sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(const char *)), \
-	(const char *[]){ __VA_ARGS__ }
 
 /* A running planner thread. */
 struct runner {
@@ -78,27 +77,9 @@ teardown(void)
 	rmdir(cache);
 }
 
-static void
-ok(const char *sql, int n, const char *const *p)
-{
-	ck_assert_msg(db_exec(db, sql, n, p, NULL, err) == 0, "%s: %s", sql,
-	    err);
-}
-
-static const char *
-one(const char *sql, int n, const char *const *p)
-{
-	static char		 buf[1024];
-	struct db_result	*r;
-	const char		*v;
-
-	ck_assert_msg(db_exec(db, sql, n, p, &r, err) == 0, "%s: %s", sql, err);
-	ck_assert_msg(db_result_rows(r) >= 1, "%s: no row", sql);
-	v = db_result_get(r, 0, 0);
-	snprintf(buf, sizeof(buf), "%s", v != NULL ? v : "NULL");
-	db_result_free(r);
-	return buf;
-}
+/* The SQL helpers of tests/harness/testdb.h, on db. */
+#define ok(...)		testdb_ok(db, __VA_ARGS__)
+#define one(...)	testdb_one(db, __VA_ARGS__)
 
 /* Copies a file into the FTPS tree as path ("cache/x.3mf"), readable by the server. */
 static void
@@ -587,9 +568,6 @@ env(const char *name)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	conninfo = env("SK_TEST_DATABASE");
 	samples = env("SK_SAMPLES");
 	ftps_root = env("SK_FTPS_ROOT");
@@ -599,9 +577,5 @@ main(void)
 	serial_prefix = env("SK_SERIAL_PREFIX");
 	https_base = env("SK_HTTPS_BASE");
 	https_ca = env("SK_HTTPS_CA");
-	sr = srunner_create(planner_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return ck_run(planner_suite());
 }

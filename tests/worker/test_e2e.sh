@@ -27,10 +27,8 @@ for f in "$BIN" "$WORKER" "$SIM"; do
 		exit 1
 	fi
 done
-if [ -z "${PG_CONNINFO:-}" ]; then
-	echo "not ok - PG_CONNINFO is not set: run inside tests/harness/pg.sh"
-	exit 1
-fi
+. tests/harness/check_db.sh
+db_need_pg
 
 . tests/harness/certs.sh
 . tests/harness/broker.sh
@@ -60,19 +58,8 @@ cleanup()
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-npass=0
-nfail=0
-pass()
-{
-	npass=$((npass + 1))
-	echo "ok - $1"
-}
-fail()
-{
-	nfail=$((nfail + 1))
-	echo "not ok - $1"
-	[ -z "${2:-}" ] || printf '%s\n' "$2" | tail -n 15 | sed 's/^/#   /'
-}
+TAP_TAIL=15
+. tests/harness/tap.sh
 
 # --- servers ------------------------------------------------------------------------------------------
 certs_make "$T/certs" "$SERIAL" >"$T/certs.log" 2>&1 || { fail "certificates" "$(cat "$T/certs.log")"; exit 1; }
@@ -424,5 +411,4 @@ if want 9; then
 	stop_workers
 fi
 
-echo "# $npass passed, $nfail failed"
-[ "$nfail" -eq 0 ]
+tap_done

@@ -44,21 +44,7 @@ cleanup()
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-npass=0
-nfail=0
-
-pass()
-{
-	npass=$((npass + 1))
-	echo "ok - $1"
-}
-
-fail()
-{
-	nfail=$((nfail + 1))
-	echo "not ok - $1"
-	printf '%s\n' "$2" | sed 's/^/#   /'
-}
+. tests/harness/tap.sh
 
 # fetch NAME EXPECT [SOURCE] -- ARGS...: runs fetch_tool into $T/dl/out.  EXPECT "ok" needs exit 0 and the
 # file equal (cmp) to SOURCE; "error KIND" needs exit 1, a first output line starting "error KIND:", and
@@ -196,7 +182,7 @@ fetch "certificate from another CA is refused" "error tls" -- $PR --ca "$T/other
 fetch "no CA bundle and not insecure: refused" "error usage" -- $PR --url "ftp:///$N1"
 fetch "file larger than the cap" "error too_large" -- $PR $CA --max 1000 --url "ftp:///$N1"
 fetch "host is not a URL" "error usage" -- --host "ftp://x/" --serial $SERIAL --code c $CA --url "ftp:///$N1"
-PORT_DOWN=$(ftps_free_port)
+PORT_DOWN=$(harness_free_port)
 fetch "unreachable printer" "error unreachable" -- --host 127.0.0.1 --serial $SERIAL \
     --code $FTPS_ACCESS_CODE --port "$PORT_DOWN" $CA --url "ftp:///$N1"
 
@@ -258,5 +244,4 @@ fetch "no url and no name" "error usage" -- $PR $CA
 fetch "unknown url scheme, no name" "error usage" -- $PR $CA --url "brtc://x"
 }
 
-echo "# $npass passed, $nfail failed"
-[ "$nfail" -eq 0 ]
+tap_done

@@ -15,16 +15,9 @@ DB=sk_outbox_$$
 TMP=
 PIDS=
 
-if [ -z "${PG_CONNINFO:-}" ]; then
-	echo "not ok - PG_CONNINFO is not set: run inside tests/harness/pg.sh"
-	exit 1
-fi
-for f in "$BIN" "$CHECK"; do
-	if [ ! -x "$f" ]; then
-		echo "not ok - $f is not an executable"
-		exit 1
-	fi
-done
+. "$(dirname "$0")/../harness/check_db.sh"
+db_need_pg
+db_need_exec "$BIN" "$CHECK"
 
 cleanup()
 {
@@ -59,11 +52,7 @@ standin()
 	done
 }
 
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $DB" || exit 1
-if ! SPOOLKEEPER_DATABASE="$PG_CONNINFO dbname=$DB" "$BIN" migrate >/dev/null; then
-	echo "not ok - spoolkeeper migrate on $DB failed"
-	exit 1
-fi
+db_create_migrated "$DB"
 standin main --control-port 0 || exit 1
 standin auth --user u --password p || exit 1
 

@@ -17,21 +17,14 @@ PREFIX=01S00B0000000
 cd "$ROOT" || exit 1
 . tests/harness/ftps.sh
 . tests/harness/certs.sh
+. tests/harness/check_db.sh
 
-if [ -z "${PG_CONNINFO:-}" ]; then
-	echo "not ok - PG_CONNINFO is not set: run inside tests/harness/pg.sh"
-	exit 1
-fi
+db_need_pg
 if ! ftps_available; then
 	echo "ok - skipped: $ftps_why"
 	exit 0
 fi
-for f in "$BIN" "$CHECK"; do
-	if [ ! -x "$f" ]; then
-		echo "not ok - $f is not an executable"
-		exit 1
-	fi
-done
+db_need_exec "$BIN" "$CHECK"
 
 T=$(mktemp -d) || exit 1
 HTTPS_PID=
@@ -77,11 +70,7 @@ if [ ! -s "$T/https.port" ]; then
 	exit 1
 fi
 
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $DB" || exit 1
-if ! SPOOLKEEPER_DATABASE="$PG_CONNINFO dbname=$DB" "$BIN" migrate >/dev/null; then
-	echo "not ok - spoolkeeper migrate on $DB failed"
-	exit 1
-fi
+db_create_migrated "$DB"
 SK_TEST_DATABASE="$PG_CONNINFO dbname=$DB" SK_SAMPLES="$ROOT/../shared/samples/gcode" \
     SK_FTPS_ROOT="$FTPS_ROOT" SK_FTPS_PORT="$FTPS_PORT" SK_FTPS_CA="$FTPS_CAFILE" \
     SK_FTPS_CODE="$FTPS_ACCESS_CODE" SK_SERIAL_PREFIX="$PREFIX" \
