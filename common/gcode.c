@@ -813,61 +813,106 @@ m_command(struct gcode *g, const char *s, const char *end, char *err)
 	}
 }
 
-/* True when the comment text at s is exactly the marker word (trailing blanks allowed). */
-static inline int
-marker(const char *s, const char *end, const char *word_)
-{
-	size_t n = strlen(word_);	/* a literal: folded by the compiler */
+enum mark {
+	MARK_LAYER, MARK_FLUSH_ON, MARK_FLUSH_OFF, MARK_VFLUSH_ON,
+	MARK_VFLUSH_OFF, MARK_WIPE_ON, MARK_WIPE_OFF, MARK_HEADER,
+	MARK_CONFIG, MARK_EXEC, MARK_FOOTER, MARK_BLOCK_END
+};
 
-	return (size_t)(end - s) >= n && memcmp(s, word_, n) == 0 &&
-	    skip_blanks(s + n, end) == end;
+/* The structural comments; only those with the comment's first letter are tried. */
+static const struct {
+	const char	*word;
+	size_t		 len;
+	enum mark	 mark;
+} marks[] = {
+#define M(w, m) { w, sizeof(w) - 1, m }
+	M("CHANGE_LAYER", MARK_LAYER),
+	M("CONFIG_BLOCK_START", MARK_CONFIG),
+	M("CONFIG_BLOCK_END", MARK_BLOCK_END),
+	M("FLUSH_START", MARK_FLUSH_ON),
+	M("FLUSH_END", MARK_FLUSH_OFF),
+	M("VFLUSH_START", MARK_VFLUSH_ON),
+	M("VFLUSH_END", MARK_VFLUSH_OFF),
+	M("WIPE_START", MARK_WIPE_ON),
+	M("WIPE_END", MARK_WIPE_OFF),
+	M("HEADER_BLOCK_START", MARK_HEADER),
+	M("HEADER_BLOCK_END", MARK_BLOCK_END),
+	M("EXECUTABLE_BLOCK_START", MARK_EXEC),
+	M("EXECUTABLE_BLOCK_END", MARK_FOOTER),
+#undef M
+};
+
+/* Returns the marker the comment text at s is (trailing blanks allowed), or -1. */
+static int
+find_mark(const char *s, const char *end)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		if (marks[i].word[0] == *s &&
+		    (size_t)(end - s) >= marks[i].len &&
+		    memcmp(s, marks[i].word, marks[i].len) == 0 &&
+		    skip_blanks(s + marks[i].len, end) == end)
+			return (int)marks[i].mark;
+	return -1;
 }
 
-/* Structural comments: blocks, layers (P9), flush and wipe regions. */
 static int
-comment(struct gcode *g, const char *s, const char *end, char *err)
+apply_mark(struct gcode *g, enum mark m, char *err)
 {
-	if (end - s >= 4 && memcmp(s, ";VG1", 4) == 0)
-		return linear_move(g, s + 4, end, 1, err);
-	if (end - s < 2 || s[1] != ' ')
-		return 0;
-	s += 2;
-	if (s == end || strchr("CFVWHE", *s) == NULL)
-		goto other;
-	if (marker(s, end, "CHANGE_LAYER")) {
+	switch (m) {
+	case MARK_LAYER:
 		if (g->cl_layer == GCODE_MAX_LAYER)
 			return errbuf_set(err, "line %zu: more than %d layers",
 			    g->lineno, GCODE_MAX_LAYER);
 		if (gcode_boundary(g, err) == -1)
 			return -1;
 		g->cl_layer++;
-	} else if (marker(s, end, "FLUSH_START"))
-		g->in_flush = 1;
-	else if (marker(s, end, "FLUSH_END"))
-		g->in_flush = 0;
-	else if (marker(s, end, "VFLUSH_START"))
-		g->in_vflush = 1;
-	else if (marker(s, end, "VFLUSH_END"))
-		g->in_vflush = 0;
-	else if (marker(s, end, "WIPE_START"))
-		g->in_wipe = 1;
-	else if (marker(s, end, "WIPE_END"))
-		g->in_wipe = 0;
-	else if (marker(s, end, "HEADER_BLOCK_START"))
+		break;
+	case MARK_FLUSH_ON:
+	case MARK_FLUSH_OFF:
+		g->in_flush = m == MARK_FLUSH_ON;
+		break;
+	case MARK_VFLUSH_ON:
+	case MARK_VFLUSH_OFF:
+		g->in_vflush = m == MARK_VFLUSH_ON;
+		break;
+	case MARK_WIPE_ON:
+	case MARK_WIPE_OFF:
+		g->in_wipe = m == MARK_WIPE_ON;
+		break;
+	case MARK_HEADER:
 		g->block = GCODE_BLOCK_HEADER;
-	else if (marker(s, end, "CONFIG_BLOCK_START"))
+		break;
+	case MARK_CONFIG:
 		g->block = GCODE_BLOCK_CONFIG;
-	else if (marker(s, end, "EXECUTABLE_BLOCK_START"))
+		break;
+	case MARK_EXEC:
 		g->block = GCODE_BLOCK_EXEC;
-	else if (marker(s, end, "EXECUTABLE_BLOCK_END"))
+		break;
+	case MARK_FOOTER:
 		g->block = GCODE_BLOCK_FOOTER;
-	else if (marker(s, end, "HEADER_BLOCK_END") ||
-	    marker(s, end, "CONFIG_BLOCK_END"))
+		break;
+	case MARK_BLOCK_END:
 		g->block = GCODE_BLOCK_NONE;
-	else
-		goto other;
+		break;
+	}
 	return 0;
-other:
+}
+
+/* Structural comments: blocks, layers (P9), flush and wipe regions. */
+static int
+comment(struct gcode *g, const char *s, const char *end, char *err)
+{
+	int m;
+
+	if (end - s >= 4 && memcmp(s, ";VG1", 4) == 0)
+		return linear_move(g, s + 4, end, 1, err);
+	if (end - s < 2 || s[1] != ' ')
+		return 0;
+	s += 2;
+	if (s < end && (m = find_mark(s, end)) != -1)
+		return apply_mark(g, (enum mark)m, err);
 	if (g->block != GCODE_BLOCK_EXEC)
 		return gcode_header_line(g, s, end, err);
 	return 0;
