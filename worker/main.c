@@ -129,7 +129,7 @@ static void
 run(struct db *db, struct queue *q, struct fleet *f, int sync_every)
 {
 	struct pollfd	pfd[2];
-	time_t		now, last_sync = 0;
+	time_t		now, last_sync = 0, last_tick = 0;
 	int		sync = 1, db_ok = 1;
 	char		err[ERRBUF_LEN];
 
@@ -161,7 +161,10 @@ run(struct db *db, struct queue *q, struct fleet *f, int sync_every)
 			last_sync = now;
 			sync = 0;
 		}
-		fleet_tick(f, now);
+		if (now != last_tick) {	/* throttles and watchdogs count seconds */
+			fleet_tick(f, now);
+			last_tick = now;
+		}
 	}
 }
 

@@ -238,14 +238,7 @@ broker_down()
 	[ -n "$_pid" ] || return 0
 	kill -s "${2:-TERM}" "$_pid" 2>/dev/null
 	kill -s CONT "$_pid" 2>/dev/null
-	_n=0
-	while kill -0 "$_pid" 2>/dev/null; do
-		_n=$((_n + 1))
-		if [ "$_n" -ge 100 ]; then
-			kill -s KILL "$_pid" 2>/dev/null
-		fi
-		sleep 0.05
-	done
+	harness_reap "$_pid"
 	rm -f "$1/pid"
 	return 0
 }

@@ -334,14 +334,7 @@ ftps_down()
 	_pg=$(ftps_pgid "$1")
 	[ -n "$_pg" ] || return 0
 	kill -s TERM -- "-$_pg" 2>/dev/null
-	_n=0
-	while kill -0 -- "-$_pg" 2>/dev/null; do
-		_n=$((_n + 1))
-		if [ "$_n" -ge 100 ]; then
-			kill -s KILL -- "-$_pg" 2>/dev/null
-		fi
-		sleep 0.05
-	done
+	harness_reap -- "-$_pg"
 	rm -f "$1/pid"
 	return 0
 }

@@ -18,6 +18,20 @@ print(s.getsockname()[1])' && return 0
 	done
 }
 
+# harness_reap KILLARG...: waits until `kill -0 KILLARG...` fails (the process or group is gone), sending
+# SIGKILL after 5 s.  KILLARG is a pid, or -- -PGID for a process group.
+harness_reap()
+{
+	_n=0
+	while kill -0 "$@" 2>/dev/null; do
+		_n=$((_n + 1))
+		if [ "$_n" -ge 100 ]; then
+			kill -s KILL "$@" 2>/dev/null
+		fi
+		sleep 0.05
+	done
+}
+
 # harness_stop NAME DOWN DIRS: for each directory of DIRS (a list), runs DOWN DIR and removes DIR; refuses any
 # directory not named */spoolkeeper-NAME.*, saying so as NAME.sh.
 harness_stop()
