@@ -276,7 +276,6 @@ if want 3; then
 	wait_sql "SELECT (checkpoint_layer >= 30)::text FROM print_jobs" true 60
 	kill -9 "$WPID"
 	wait "$WPID" 2>/dev/null
-	sleep 1
 	start_worker w1
 	wait "$PLAY"
 	wait_sql "SELECT state FROM print_jobs" finished 30
