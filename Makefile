@@ -12,7 +12,7 @@ comma	:= ,
 BUILD	:= build$(if $(SAN),-san)
 CC	?= cc
 FUZZCC	?= clang
-PKGS	:= jansson libzip expat libpq libcurl libmosquitto openssl
+PKGS	:= jansson libzip expat libpq libcurl libmosquitto openssl libsodium
 WARN	:= -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wshadow -Wpointer-arith -Wundef
 OPT	?= -O2 -g
@@ -25,7 +25,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
-CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Icommon -Iworker
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Icommon -Iworker -Ifcgi-app
 # -pthread: analyze.c reads or inflates in a second thread while the caller parses.
 ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(ERRFLAG) $(SANFLAGS) $(PKG_CFLAGS) \
 	     -pthread -MMD -MP $(CFLAGS)
@@ -34,9 +34,9 @@ ALL_LDFLAGS = $(SANFLAGS) -pthread $(LDFLAGS)
 # Debian packages the build and the tests need; `make deps` installs the missing ones.
 DEB_BUILD := build-essential pkg-config libfcgi-dev libmosquitto-dev \
 	     libcurl4-openssl-dev libjansson-dev libzip-dev libpq-dev check \
-	     libexpat1-dev libssl-dev
+	     libexpat1-dev libssl-dev libsodium-dev
 DEB_TEST  := clang libclang-rt-14-dev zip unzip python3 time postgresql \
-	     mosquitto mosquitto-clients vsftpd openssl curl
+	     mosquitto mosquitto-clients vsftpd openssl curl nginx-light wrk
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -73,12 +73,21 @@ WORKER_TEST_BIN := $(WORKER_TEST_SRC:tests/worker/%.c=$(BUILD)/tests/worker/%)
 HARNESS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/harness/*.c))
 HARNESS_LIB := $(BUILD)/libharness.a
 
+# The web app (fcgi-app/): its modules as an archive (handler tests link them) and main.c.
+WEB_SRC	:= $(filter-out fcgi-app/main.c,$(wildcard fcgi-app/*.c))
+WEB_OBJ	:= $(WEB_SRC:%.c=$(BUILD)/%.o)
+WEB_LIB	:= $(BUILD)/libweb.a
+WEB_BIN	:= $(BUILD)/bin/spoolkeeper-web
+WEB_TEST_SRC := $(wildcard tests/web/check_*.c)
+WEB_TEST_BIN := $(WEB_TEST_SRC:tests/web/%.c=$(BUILD)/tests/web/%)
+WEB_TEST_HELPER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/web/check_%.c,$(wildcard tests/web/*.c)))
+
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps run test check fuzz-build fuzz bench clean headers
 
-all: $(CLI_BIN) $(WORKER_BIN) $(BENCH_BIN)
+all: $(CLI_BIN) $(WORKER_BIN) $(WEB_BIN) $(BENCH_BIN)
 
 deps:
 	@missing=""; for p in $(DEB_ALL); do \
@@ -101,7 +110,7 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: all $(UNIT_BIN) $(DB_TEST_BIN) $(WORKER_TEST_BIN) headers
+check: all $(UNIT_BIN) $(DB_TEST_BIN) $(WORKER_TEST_BIN) $(WEB_TEST_BIN) headers
 	@BUILD=$(BUILD) SAN=$(SAN) sh tests/run.sh
 
 $(BUILD)/%.o: %.c
@@ -123,6 +132,20 @@ $(WORKER_LIB): $(WORKER_OBJ)
 $(WORKER_BIN): $(BUILD)/worker/main.o $(WORKER_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(WORKER_LIB) $(COMMON_LIB) $(PKG_LIBS)
+
+$(WEB_LIB): $(WEB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(WEB_BIN): $(BUILD)/fcgi-app/main.o $(WEB_LIB) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(WEB_LIB) $(COMMON_LIB) $(PKG_LIBS) -lfcgi
+
+$(BUILD)/tests/web/check_%: $(BUILD)/tests/web/check_%.o $(WEB_TEST_HELPER_OBJ) $(HARNESS_LIB) $(WEB_LIB) \
+    $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(WEB_TEST_HELPER_OBJ) $(HARNESS_LIB) $(WEB_LIB) $(COMMON_LIB) \
+	    $(PKG_LIBS) $(CHECK_LIBS)
 
 $(HARNESS_LIB): $(HARNESS_OBJ)
 	@rm -f $@
@@ -168,7 +191,7 @@ $(SIM_BIN): $(SIM_OBJ) $(COMMON_LIB)
 
 # Every header must compile on its own.
 headers:
-	@for h in common/*.h worker/*.h worker/cli/*.h; do \
+	@for h in common/*.h worker/*.h worker/cli/*.h fcgi-app/*.h; do \
 	    echo "#include \"$$h\"" | $(CC) $(CPPFLAGS) -I. -std=c11 $(WARN) \
 	        $(ERRFLAG) $(PKG_CFLAGS) -x c -fsyntax-only - || exit 1; \
 	done
@@ -179,6 +202,12 @@ FUZZ_CFLAGS = -std=c11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(wildcard common/*.h)
 	@mkdir -p $(@D)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(PKG_LIBS)
+
+# The web app's request parsing (fcgi-app/http.c, body.c) beside common/.
+build-fuzz/fuzz_http: tests/fuzz/fuzz_http.c fcgi-app/http.c fcgi-app/body.c $(COMMON_SRC) $(wildcard common/*.h) \
+    $(wildcard fcgi-app/*.h)
+	@mkdir -p $(@D)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< fcgi-app/http.c fcgi-app/body.c $(COMMON_SRC) $(PKG_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 FUZZ_SECONDS ?= 600

@@ -77,6 +77,7 @@ case $COUNT in '' | *[!0-9]*) die "COUNT must be a number" ;; esac
 . tests/harness/certs.sh
 . tests/harness/broker.sh
 . tests/harness/ftps.sh
+. tests/harness/key.sh
 if ! pg_available; then
 	say "skipped ($pg_why)"
 	exit 0
@@ -122,6 +123,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
 T=$(mktemp -d /tmp/sk-bench-fleet.XXXXXX) || die "mktemp failed"
+# The printers' access codes are stored encrypted under this key; the worker reads it too.
+key_init "$T" || die "key init failed"
 START=$(date +%s)
 # before SECONDS: true while less than SECONDS have passed since the start of the run.
 before()

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/run.sh: times `spoolkeeper analyze` on a large gcode and .gcode.3mf beside wc -l and unzip -p, then the outbox latency and the 100-printer fleet; prints figures and targets.
+# bench/run.sh: times `spoolkeeper analyze` on a large gcode and .gcode.3mf beside wc -l and unzip -p, then the outbox latency, the web dashboard under wrk and the 100-printer fleet; prints figures and targets.
 #
 #   BUILD=build sh bench/run.sh        (what `make bench` runs, from the repository root)
 #
@@ -125,6 +125,9 @@ if pg_available; then
 else
 	echo "bench: outbox latency: skipped ($pg_why)"
 fi
+
+# The web app's dashboard call under wrk through nginx (bench/web_dashboard.sh): requests/s, p99, errors.
+BUILD=$BUILD sh bench/web_dashboard.sh || die "web bench failed"
 
 # One worker with 100 simulated printers at one layer a second (bench/fleet.sh): its CPU and RSS, and no layer
 # lost; about 4 minutes; skipped (saying why) without root, PostgreSQL, mosquitto or vsftpd.

@@ -1,4 +1,4 @@
-/* conf.c: the database conninfo and the migrations directory, from the environment or built-in defaults. */
+/* conf.c: the database conninfo, the migrations directory and the key file, from the environment or built-in defaults. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,4 +81,12 @@ conf_sql_dir(void)
 	const char	*v = env(CONF_SQL_DIR_ENV);
 
 	return v != NULL ? v : SPOOLKEEPER_SRCDIR "/sql";
+}
+
+const char *
+conf_key_file(void)
+{
+	const char	*v = env(CONF_KEY_FILE_ENV);
+
+	return v != NULL ? v : SPOOLKEEPER_SRCDIR "/var/secret.key";
 }

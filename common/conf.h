@@ -1,9 +1,10 @@
-/* conf.h: where the programs find their database and their SQL migrations: the environment, else built-in defaults. */
+/* conf.h: where the programs find their database, SQL migrations and key file: the environment, else built-in defaults. */
 #ifndef COMMON_CONF_H
 #define COMMON_CONF_H
 
 #define CONF_DATABASE_ENV	"SPOOLKEEPER_DATABASE"
 #define CONF_SQL_DIR_ENV	"SPOOLKEEPER_SQL_DIR"
+#define CONF_KEY_FILE_ENV	"SPOOLKEEPER_KEY_FILE"
 #define CONF_DEFAULT_PORT	5433	/* the embedded cluster's port, beside a system PostgreSQL on 5432 */
 
 /*
@@ -22,5 +23,11 @@ int		 conf_database_is_default(void);
  * source tree's sql/ (its absolute path is compiled in).  Borrowed.
  */
 const char	*conf_sql_dir(void);
+
+/*
+ * The key file that encrypts the secrets kept in the database (common/secret.h, docs/security.md):
+ * $SPOOLKEEPER_KEY_FILE when set and not empty, else the source tree's var/secret.key.  Borrowed.
+ */
+const char	*conf_key_file(void);
 
 #endif

@@ -12,11 +12,21 @@
 #include "errbuf.h"
 #include "xmalloc.h"
 
+/* A statement prepared on this connection by db_exec_prepared(): its text, that text's hash, its name "sk_<n>". */
+struct prepared {
+	char		*sql;
+	unsigned long	 hash;
+};
+
+#define DB_MAX_PREPARED	64
+
 struct db {
-	PGconn	*conn;
-	char	 sqlstate[DB_SQLSTATE_LEN];	/* of the last failure, "" if none */
-	char	 constraint[DB_NAME_LEN];
-	int	 errpos;
+	PGconn		*conn;
+	char		 sqlstate[DB_SQLSTATE_LEN];	/* of the last failure, "" if none */
+	char		 constraint[DB_NAME_LEN];
+	int		 errpos;
+	struct prepared	 prepared[DB_MAX_PREPARED];	/* slot i is statement "sk_<i>" */
+	int		 nprepared;
 };
 
 struct db_result {
@@ -155,6 +165,19 @@ on_notice(void *arg, const PGresult *res)
 	fprintf(stderr, "spoolkeeper: database warning: %s\n", line);
 }
 
+/* Forgets the statements prepared on the connection (after a reset they no longer exist on the server). */
+static void
+forget_prepared(struct db *db)
+{
+	int	 i;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < db->nprepared; i++)
+		free(db->prepared[i].sql);
+	db->nprepared = 0;
+}
+
 int
 db_open(const char *conninfo, struct db **dbp, char *err)
 {
@@ -187,6 +210,7 @@ db_open(const char *conninfo, struct db **dbp, char *err)
 void
 db_close(struct db *db)
 {
+	forget_prepared(db);
 	if (db == NULL)
 		return;
 	PQfinish(db->conn);
@@ -204,6 +228,50 @@ db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
 		return errbuf_set(err, "db_exec: bad parameter list");
 	return finish(db, PQexecParams(db->conn, sql, nparams, NULL, params,
 	    NULL, NULL, 0), resp, err);
+}
+
+/* FNV-1a of a statement's text. */
+static unsigned long
+sql_hash(const char *s)
+{
+	unsigned long	 h = 14695981039346656037UL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211UL;
+	return h;
+}
+
+int
+db_exec_prepared(struct db *db, const char *sql, int nparams, const char *const *params,
+    struct db_result **resp, char *err)
+{
+	unsigned long	 h = sql_hash(sql);
+	char		 name[16];
+	int		 i;
+	PGresult	*res;
+
+	if (resp != NULL)
+		*resp = NULL;
+	clear_error(db);
+	if (nparams < 0 || (nparams > 0 && params == NULL))
+		return errbuf_set(err, "db_exec_prepared: bad parameter list");
+	for (i = 0; i < db->nprepared; i++)
+		if (db->prepared[i].hash == h && strcmp(db->prepared[i].sql, sql) == 0)
+			break;
+	if (i == db->nprepared) {
+		if (i == DB_MAX_PREPARED)
+			return db_exec(db, sql, nparams, params, resp, err);
+		snprintf(name, sizeof(name), "sk_%d", i);
+		res = PQprepare(db->conn, name, sql, nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return finish(db, res, NULL, err);
+		PQclear(res);
+		db->prepared[i].sql = xstrdup(sql);
+		db->prepared[i].hash = h;
+		db->nprepared++;
+	}
+	snprintf(name, sizeof(name), "sk_%d", i);
+	return finish(db, PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0), resp, err);
 }
 
 int
@@ -293,6 +361,7 @@ db_check(struct db *db, char *err)
 	clear_error(db);
 	if (PQstatus(db->conn) == CONNECTION_OK)
 		return 0;
+	forget_prepared(db);
 	PQreset(db->conn);
 	if (PQstatus(db->conn) != CONNECTION_OK)
 		return conn_error(db, "cannot reconnect to the database", err);

@@ -60,6 +60,16 @@ int	 db_exec(struct db *, const char *sql, int nparams, const char *const *param
 	    struct db_result **resp, char *err) __attribute__((warn_unused_result));
 
 /*
+ * As db_exec(), through a prepared statement: the first call with a given SQL text prepares it on this connection
+ * (PQprepare, named "sk_<n>"), later calls only execute it, which saves the server parsing and planning it
+ * again.  Statements are matched by their text; up to 64 per connection, beyond that db_exec() is used.  A
+ * reconnect (db_check()) forgets them and they are prepared again.  For programs that run the same statements
+ * many times on one long-lived connection (the web app).  Same results and errors as db_exec().
+ */
+int	 db_exec_prepared(struct db *, const char *sql, int nparams, const char *const *params,
+	    struct db_result **resp, char *err) __attribute__((warn_unused_result));
+
+/*
  * Runs a script of several statements (the simple query protocol, no parameters): for the migration files
  * only, never for anything that contains a value from outside.  Returns 0 or -1 as db_exec().
  */

@@ -106,7 +106,8 @@ else
 	trap 'pg_stop' EXIT
 	trap 'exit 130' INT TERM
 	# tests/worker/: the worker's modules on a database (test_fetch.sh needs none but runs here with its siblings).
-	for t in tests/db/test_*.sh tests/worker/test_*.sh; do
+	# tests/web/: the web app's handlers, and the app behind a real nginx (tests/harness/web.sh).
+	for t in tests/db/test_*.sh tests/worker/test_*.sh tests/web/test_*.sh; do
 		[ -f "$t" ] || continue
 		suite "$(basename "$(dirname "$t")") $(basename "$t")" run_script "$t"
 	done

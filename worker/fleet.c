@@ -4,8 +4,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "errbuf.h"
 #include "fleet.h"
+#include "secret.h"
 #include "session.h"
 #include "tracker.h"
 #include "xmalloc.h"
@@ -13,12 +16,21 @@
 #define STATUS_EVERY	2	/* seconds between status writes of one printer */
 #define PUSHALL_EVERY	5	/* seconds between pushall requests until a full report came */
 #define RESTART_AFTER	30	/* seconds without any connection event before a new session */
+#define CODE_MAX	256	/* bytes of an access code (printers_access_code_check) */
 
 /* A printer row as fleet_sync() reads it. */
 struct printer_row {
 	long long	 id;
-	const char	*name, *serial, *host, *code;
+	const char	*name, *serial, *host;
+	const char	*code, *code_enc;	/* the legacy plain code, or the encrypted one */
 	int		 port, insecure;
+};
+
+/* A printer whose access code cannot be decrypted: skipped, and logged once until its error changes. */
+struct unreadable {
+	long long	 id;
+	int		 seen;		/* still failing in this sync */
+	char		 err[ERRBUF_LEN];
 };
 
 struct member {
@@ -26,7 +38,7 @@ struct member {
 	struct session	*s;
 	char		 serial[64];
 	char		 host[256];
-	char		 code[64];
+	char		 code[CODE_MAX + 1];
 	int		 port, insecure;
 	int		 seen;		/* still listed in this sync */
 	int		 failing;	/* a restart was logged; quiet until connected */
@@ -39,6 +51,8 @@ struct fleet {
 	struct queue		*q;
 	struct member		*m;
 	int			 n, cap;
+	struct unreadable	*bad;
+	int			 nbad, capbad;
 	char			 client_prefix[200];
 	char			 ttl[32];	/* the lease's interval, "30 seconds" */
 };
@@ -88,6 +102,7 @@ drop(struct fleet *f, int i, int release, const char *why)
 			fprintf(stderr, "worker: lease release: %s\n", err);
 	}
 	tracker_free(mb->t);
+	sodium_memzero(mb->code, sizeof(mb->code));
 	f->m[i] = f->m[--f->n];
 }
 
@@ -99,6 +114,7 @@ fleet_free(struct fleet *f)
 	while (f->n > 0)
 		drop(f, f->n - 1, 1, "worker stopping");
 	free(f->m);
+	free(f->bad);
 	free(f);
 }
 
@@ -123,6 +139,73 @@ start_session(struct fleet *f, struct member *mb, char *err)
 	return mb->s != NULL ? 0 : -1;
 }
 
+/* Remembers that printer id's code cannot be read; 1 when err is news (to be logged), 0 when already said. */
+static int
+unreadable(struct fleet *f, long long id, const char *err)
+{
+	struct unreadable	*u;
+	int			 i;
+
+	for (i = 0; i < f->nbad; i++)
+		if (f->bad[i].id == id)
+			break;
+	if (i == f->nbad) {
+		if (f->nbad == f->capbad) {
+			f->capbad = f->capbad ? f->capbad * 2 : 8;
+			f->bad = xreallocarray(f->bad, (size_t)f->capbad, sizeof(*f->bad));
+		}
+		memset(&f->bad[f->nbad++], 0, sizeof(*f->bad));
+	}
+	u = &f->bad[i];
+	u->id = id;
+	u->seen = 1;
+	if (strcmp(u->err, err) == 0)
+		return 0;
+	snprintf(u->err, sizeof(u->err), "%s", err);
+	return 1;
+}
+
+/* Forgets the printers that were readable (or gone) in this sync; the others stay remembered. */
+static void
+unreadable_prune(struct fleet *f)
+{
+	int	i;
+
+	for (i = f->nbad - 1; i >= 0; i--) {
+		if (!f->bad[i].seen)
+			f->bad[i] = f->bad[--f->nbad];
+		else
+			f->bad[i].seen = 0;
+	}
+}
+
+/*
+ * The printer's access code into code (CODE_MAX + 1 bytes): decrypted from access_code_enc, or the plain
+ * access_code of a row from before encryption.  0, or -1 when it cannot be read (logged once per printer and
+ * error; the code is never logged).
+ */
+static int
+access_code(struct fleet *f, const struct printer_row *r, char *code)
+{
+	char	*plain, err[ERRBUF_LEN];
+
+	if (secret_open(f->conf->key, SECRET_ACCESS_CODE, r->code, r->code_enc, &plain, err) == 0 &&
+	    strlen(plain) > CODE_MAX) {
+		secret_wipe_free(plain);
+		errbuf_set(err, "the access code is longer than %d bytes", CODE_MAX);
+		plain = NULL;
+	}
+	if (plain == NULL) {
+		if (unreadable(f, r->id, err))
+			fprintf(stderr, "worker: printer %lld (%s): %s; printer skipped\n", r->id, r->name,
+			    err);
+		return -1;
+	}
+	memcpy(code, plain, strlen(plain) + 1);
+	secret_wipe_free(plain);
+	return 0;
+}
+
 /* Takes the lease of a free printer and starts following it. */
 static int
 adopt(struct fleet *f, const struct printer_row *r, char *err)
@@ -133,27 +216,30 @@ adopt(struct fleet *f, const struct printer_row *r, char *err)
 	char			 pid[32];
 	const char		*p[3] = { pid, f->conf->worker_id, f->ttl };
 
+	/* A code that cannot be read takes no lease: another worker (with the right key) may serve it. */
+	memset(&mb, 0, sizeof(mb));
+	if (access_code(f, r, mb.code) == -1)
+		return 0;
 	snprintf(pid, sizeof(pid), "%lld", r->id);
 	if (db_exec(f->db, "SELECT lease_acquire($1, $2, $3::interval)", 3, p,
 	    &res, err) == -1)
-		return -1;
+		goto fail;
 	if (db_result_int64(res, 0, 0, &token) == -1) {
 		db_result_free(res);
+		sodium_memzero(mb.code, sizeof(mb.code));
 		return 0;		/* another worker holds it */
 	}
 	db_result_free(res);
-	memset(&mb, 0, sizeof(mb));
 	mb.t = tracker_new(r->id, r->name, token);
 	snprintf(mb.serial, sizeof(mb.serial), "%s", r->serial);
 	snprintf(mb.host, sizeof(mb.host), "%s", r->host);
-	snprintf(mb.code, sizeof(mb.code), "%s", r->code);
 	mb.port = r->port;
 	mb.insecure = r->insecure;
 	mb.t->last_msg = time(NULL);
 	if (tracker_resume(mb.t, f->db, err) == -1 ||
 	    start_session(f, &mb, err) == -1) {
 		tracker_free(mb.t);
-		return -1;
+		goto fail;
 	}
 	if (f->n == f->cap) {
 		f->cap = f->cap ? f->cap * 2 : 16;
@@ -164,6 +250,9 @@ adopt(struct fleet *f, const struct printer_row *r, char *err)
 	fprintf(stderr, "worker: printer %lld (%s): lease %lld taken%s\n",
 	    r->id, r->name, token, mb.t->job.id ? ", resuming its job" : "");
 	return 0;
+fail:
+	sodium_memzero(mb.code, sizeof(mb.code));
+	return -1;
 }
 
 /* Renews a held lease; returns 1 when still held, 0 when lost, -1 on error. */
@@ -197,6 +286,7 @@ row_of(const struct db_result *res, int i, struct printer_row *r)
 	r->port = db_result_int64(res, i, 4, &v) == 0 ? (int)v : 8883;
 	r->code = db_result_get(res, i, 5);
 	r->insecure = db_result_bool(res, i, 6) == 1;
+	r->code_enc = db_result_get(res, i, 7);
 }
 
 static int
@@ -225,8 +315,8 @@ fleet_sync(struct fleet *f, time_t now, char *err)
 
 	(void)now;
 	if (db_exec(f->db, "SELECT id, name, serial, host, mqtt_port, "
-	    "access_code, insecure_tls FROM printers WHERE enabled ORDER BY id",
-	    0, NULL, &res, err) == -1)
+	    "access_code, insecure_tls, access_code_enc FROM printers WHERE "
+	    "enabled ORDER BY id", 0, NULL, &res, err) == -1)
 		return -1;
 	for (i = 0; i < f->n; i++)
 		f->m[i].seen = 0;
@@ -242,6 +332,7 @@ fleet_sync(struct fleet *f, time_t now, char *err)
 			fprintf(stderr, "worker: printer %lld: %s\n", r.id, err);
 	}
 	db_result_free(res);
+	unreadable_prune(f);
 	for (i = f->n - 1; i >= 0; i--) {
 		if (!f->m[i].seen) {
 			drop(f, i, 1, "removed or disabled");

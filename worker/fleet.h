@@ -11,9 +11,12 @@
 #define FLEET_SILENCE		60	/* seconds of silence before a pushall */
 #define FLEET_DEAD		150	/* seconds of silence before a new session */
 
+struct secret_key;
+
 struct fleet_conf {
 	const char	*worker_id;
 	const char	*cafile;	/* CA bundle for the printers' certificates */
+	const struct secret_key *key;	/* decrypts printers.access_code_enc; NULL: only plain codes work */
 	int		 max_printers;	/* 0: as many as are free */
 	int		 lease_ttl;	/* seconds; 0: FLEET_LEASE_TTL */
 };
@@ -30,8 +33,9 @@ void		 fleet_free(struct fleet *);
 /*
  * Reads the printers, renews the leases held, takes free ones (starting a
  * session and resuming the printer's open job), drops printers that were
- * removed, disabled or taken over, and writes the heartbeat.  0 or -1 with
- * err set (the fleet keeps what it has).
+ * removed, disabled or taken over, and writes the heartbeat.  A printer whose
+ * access code cannot be decrypted is skipped (no lease taken) and logged once
+ * per error.  0 or -1 with err set (the fleet keeps what it has).
  */
 int		 fleet_sync(struct fleet *, time_t now, char *err);
 

@@ -17,6 +17,7 @@
 #include "outbox.h"
 #include "planner.h"
 #include "queue.h"
+#include "secret.h"
 #include "session.h"
 #include "spoolman.h"
 
@@ -27,6 +28,7 @@ struct options {
 	char		 worker_id[128];
 	const char	*cafile;
 	const char	*cache_dir;
+	const char	*key_file;
 	int		 max_printers;
 	int		 lease_ttl;
 };
@@ -44,7 +46,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: spoolkeeper-worker [--worker-id ID] [--cafile "
-	    "PATH] [--cache-dir DIR] [--max-printers N] [--lease-ttl S]\n");
+	    "PATH] [--cache-dir DIR] [--key-file PATH] [--max-printers N] "
+	    "[--lease-ttl S]\n");
 	exit(2);
 }
 
@@ -61,6 +64,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	    getenv("SPOOLKEEPER_CA_FILE") : DEFAULT_CAFILE;
 	o->cache_dir = getenv("SPOOLKEEPER_CACHE_DIR") != NULL ?
 	    getenv("SPOOLKEEPER_CACHE_DIR") : "/tmp";
+	o->key_file = conf_key_file();
 	o->max_printers = 0;
 	o->lease_ttl = 0;
 	for (i = 1; i < argc; i++) {
@@ -73,6 +77,8 @@ parse_options(int argc, char *argv[], struct options *o)
 			o->cafile = argv[++i];
 		else if (strcmp(argv[i], "--cache-dir") == 0)
 			o->cache_dir = argv[++i];
+		else if (strcmp(argv[i], "--key-file") == 0)
+			o->key_file = argv[++i];
 		else if (strcmp(argv[i], "--max-printers") == 0)
 			o->max_printers = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--lease-ttl") == 0)
@@ -80,6 +86,26 @@ parse_options(int argc, char *argv[], struct options *o)
 		else
 			usage();
 	}
+}
+
+/*
+ * Loads the key file into *kp.  A missing file is only warned about (*kp NULL: printers with a plain access code
+ * still work, encrypted ones are skipped); a file that cannot be used is fatal.  0 or -1 (message printed).
+ */
+static int
+load_key(const char *path, struct secret_key **kp)
+{
+	char	err[ERRBUF_LEN];
+
+	if (secret_key_load(path, kp, err) == 0)
+		return 0;
+	if (errno == ENOENT) {
+		fprintf(stderr, "spoolkeeper-worker: warning: %s; printers whose "
+		    "access code is stored encrypted are skipped\n", err);
+		return 0;
+	}
+	fprintf(stderr, "spoolkeeper-worker: %s\n", err);
+	return -1;
 }
 
 static int
@@ -176,6 +202,7 @@ main(int argc, char *argv[])
 	struct outbox_ctx	 oc;
 	struct planner_ctx	 pc;
 	struct sigaction	 sa;
+	struct secret_key	*key;
 	struct db		*db;
 	struct queue		*q;
 	struct fleet		*f;
@@ -188,6 +215,8 @@ main(int argc, char *argv[])
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (load_key(o.key_file, &key) == -1)
+		return 1;
 	if (db_open(conf_database(), &db, err) == -1 ||
 	    listen_all(db, err) == -1) {
 		fprintf(stderr, "spoolkeeper-worker: database: %s\n", err);
@@ -203,6 +232,7 @@ main(int argc, char *argv[])
 	}
 	fc.worker_id = o.worker_id;
 	fc.cafile = o.cafile;
+	fc.key = key;
 	fc.max_printers = o.max_printers;
 	fc.lease_ttl = o.lease_ttl;
 	f = fleet_new(&fc, db, q);
@@ -210,12 +240,14 @@ main(int argc, char *argv[])
 	oc.conninfo = conf_database();
 	oc.worker_id = o.worker_id;
 	oc.stop = &stop;
+	oc.key = key;
 	memset(&pc, 0, sizeof(pc));
 	pc.conninfo = conf_database();
 	pc.worker_id = o.worker_id;
 	pc.cache_dir = o.cache_dir;
 	pc.ca_file = o.cafile;
 	pc.stop = &stop;
+	pc.key = key;
 	if (pthread_create(&outbox_tid, NULL, outbox_thread_main, &oc) != 0 ||
 	    pthread_create(&planner_tid, NULL, planner_thread_main, &pc) != 0) {
 		fprintf(stderr, "spoolkeeper-worker: cannot start threads\n");
@@ -233,6 +265,7 @@ main(int argc, char *argv[])
 	session_lib_cleanup();
 	spoolman_global_cleanup();
 	db_close(db);
+	secret_key_free(key);
 	fprintf(stderr, "worker %s: stopped\n", o.worker_id);
 	return 0;
 }

@@ -131,6 +131,31 @@ static const char HOLD_SQL[] =
     "  attempts = attempts + $4::integer, last_error = $3"
     " WHERE claim_token = $1::bigint AND state = 'inflight'";
 
+/*
+ * The web app's copy of the spool (sql/0005 spool_cache), brought up to date with the used_weight Spoolman
+ * reported: used_weight, and remaining_weight (Spoolman's max(initial - used, 0), the initial weight being the
+ * spool's or else its filament's) and the lengths when the copy has them and the filament gives a density and a
+ * diameter.  Only an existing row changes (the web app inserts them).  $1 spool id, $2 used_weight.
+ */
+static const char CACHE_SQL[] =
+    "UPDATE spool_cache c SET spool = c.spool || jsonb_strip_nulls(jsonb_build_object("
+    "  'used_weight', $2::float8,"
+    "  'remaining_weight', greatest(s.initial - $2::float8, 0),"
+    "  'used_length', CASE WHEN c.spool ? 'used_length' THEN $2::float8 / s.g_per_mm END,"
+    "  'remaining_length', CASE WHEN c.spool ? 'remaining_length'"
+    "    THEN greatest(s.initial - $2::float8, 0) / s.g_per_mm END)),"
+    "  fetched_at = now()"
+    " FROM (SELECT spool_id,"
+    "   CASE WHEN jsonb_typeof(spool->'initial_weight') = 'number' THEN (spool->>'initial_weight')::float8"
+    "        WHEN jsonb_typeof(spool#>'{filament,weight}') = 'number'"
+    "        THEN (spool#>>'{filament,weight}')::float8 END AS initial,"
+    "   CASE WHEN jsonb_typeof(spool#>'{filament,density}') = 'number'"
+    "         AND jsonb_typeof(spool#>'{filament,diameter}') = 'number'"
+    "        THEN nullif((spool#>>'{filament,density}')::float8 * pi()"
+    "             * ((spool#>>'{filament,diameter}')::float8 / 2) ^ 2 / 1000, 0) END AS g_per_mm"
+    "   FROM spool_cache WHERE spool_id = $1::integer) s"
+    " WHERE c.spool_id = s.spool_id";
+
 /* Seconds until something falls due: a pending row of a spool with nothing in flight, or a lease; NULL if none. */
 static const char WAKE_SQL[] =
     "SELECT greatest(0, extract(epoch FROM least("
@@ -275,6 +300,24 @@ token_text(char *buf, const struct batch *b)
 	snprintf(buf, NUM_LEN, "%lld", b->token);
 }
 
+/*
+ * Writes the spool's new used_weight into the web app's spool cache.  Best effort: the rows are done already, so
+ * a failure is logged and the next read of the spool by the web app corrects the copy.
+ */
+static void
+cache_used_weight(struct db *db, const struct batch *b, double used)
+{
+	char		 spool[NUM_LEN], ubuf[NUM_LEN], err[ERRBUF_LEN];
+	const char	*p[2] = { spool, ubuf };
+
+	if (!isfinite(used))
+		return;
+	snprintf(spool, sizeof(spool), "%d", b->spool);
+	num(ubuf, used);
+	if (db_exec(db, CACHE_SQL, 2, p, NULL, err) == -1)
+		olog(b, "updating the spool cache: %s", err);
+}
+
 /* Final: done with a resolution ('response' or 'readback') and the used_weight after.  0 or -1. */
 static int
 finish_done(struct db *db, struct batch *b, const char *resolution, double post,
@@ -291,6 +334,8 @@ finish_done(struct db *db, struct batch *b, const char *resolution, double post,
 	if (n == 0)
 		olog(b, "Spoolman applied the use, but the claim was settled by "
 		    "someone else meanwhile: check this spool for a double spend");
+	else
+		cache_used_weight(db, b, post);
 	return (int)n;
 }
 
@@ -713,7 +758,7 @@ reload_settings(struct drain *d)
 
 	d->reload = 0;
 	d->reloaded_at = mono();
-	rc = spoolman_reload(d->db, &d->sm, err);
+	rc = spoolman_reload(d->db, d->ctx->key, &d->sm, err);
 	if (rc == -1) {
 		trouble(d->conf_trouble, "Spoolman settings", err);
 		return;

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 
 struct db;
+struct secret_key;
 struct spoolman;
 
 /* Tunables (docs/outbox.md).  Every time that is stored uses the database's now(). */
@@ -24,7 +25,7 @@ enum outbox_verdict {
 };
 
 /*
- * The drain thread's settings.  conninfo, worker_id and stop are borrowed and must outlive the thread.
+ * The drain thread's settings.  conninfo, worker_id, stop and key are borrowed and must outlive the thread.
  * worker_id must be unique to this thread (host:pid:start time, say); it is stored in claimed_by.
  */
 struct outbox_ctx {
@@ -33,6 +34,7 @@ struct outbox_ctx {
 	atomic_int	*stop;			/* the thread returns soon after it becomes non-zero */
 	int		 poll_ms;		/* 0: OUTBOX_POLL_MS */
 	long		 spoolman_timeout_ms;	/* 0: the client's default (15 s); for tests */
+	const struct secret_key *key;		/* decrypts an encrypted spoolman_password (NULL: none) */
 };
 
 /*
@@ -42,6 +44,8 @@ struct outbox_ctx {
  *  2. then, up to OUTBOX_MAX_BATCHES times, the due pending rows of one spool (of one kind: grams, or length
  *     only) are claimed under one claim_token, the spool's used_weight is read and committed as
  *     pre_used_weight, their sum is sent in one PUT /use, and the rows are finished, fenced by the token.
+ * Each time rows become done, the spool's used_weight Spoolman reported goes into the spool's spool_cache row,
+ * if there is one (best effort: a failure is only logged).
  * sm NULL (Spoolman not configured) does only what needs no Spoolman.  *sent is the number of rows that became
  * done.  Returns 0, or -1 with err set on a database error (the rows involved are left to the lease rules).
  * Logs one line per event on stderr.

@@ -17,6 +17,7 @@
 #include "fetch.h"
 #include "plan_store.h"
 #include "planner.h"
+#include "secret.h"
 #include "xmalloc.h"
 
 #define LOCK_CLASS	1936420972	/* 'skpl': pg_try_advisory_lock(LOCK_CLASS, job id) */
@@ -44,8 +45,9 @@ struct planner {
 
 /* One job to plan: borrowed from the row of the pass's result. */
 struct job_row {
-	long long	 id;
-	const char	*host, *serial, *access_code, *url, *gcode_file;
+	long long	 id, printer_id;
+	const char	*host, *serial, *url, *gcode_file;
+	const char	*access_code, *access_code_enc;	/* the legacy plain code, or the encrypted one */
 	const char	*subtask_name, *member, *ams_mapping;
 	int		 ftps_port, insecure, plate, use_ams, flow_cali;
 };
@@ -330,12 +332,18 @@ fetch_job(struct planner *p, const struct job_row *j, const char *path,
 {
 	struct fetch_target	 t;
 	enum fetch_error	 kind;
-	char			 e[ERRBUF_LEN];
+	char			 e[ERRBUF_LEN], *code;
+	int			 rc;
 
+	if (secret_open(p->ctx->key, SECRET_ACCESS_CODE, j->access_code,
+	    j->access_code_enc, &code, e) == -1) {
+		errbuf_set(err, "printer %lld: %s", j->printer_id, e);
+		return FAILED_FINAL;
+	}
 	memset(&t, 0, sizeof(t));
 	t.host = j->host;
 	t.serial = j->serial;
-	t.access_code = j->access_code;
+	t.access_code = code;
 	t.ftps_port = j->ftps_port;
 	t.insecure = j->insecure;
 	t.ca_file = p->ctx->ca_file;
@@ -346,7 +354,9 @@ fetch_job(struct planner *p, const struct job_row *j, const char *path,
 	t.low_speed_s = p->ctx->low_speed_s;
 	t.cancel = p->ctx->stop;
 	STAT(p, fetches);
-	if (fetch_model_kind(&t, path, &kind, e) == 0)
+	rc = fetch_model_kind(&t, path, &kind, e);
+	secret_wipe_free(code);
+	if (rc == 0)
 		return PLANNED;
 	if (kind == FETCH_E_CANCELLED)
 		return SKIPPED;
@@ -453,7 +463,8 @@ try_job(struct planner *p, const struct job_row *j)
 static const char JOBS_SQL[] =
     "SELECT j.id, p.host, p.serial, p.access_code, p.ftps_port, "
     "p.insecure_tls, j.file_url, j.gcode_file, j.subtask_name, j.plate, "
-    "j.member, j.use_ams, j.flow_cali, j.ams_mapping::text "
+    "j.member, j.use_ams, j.flow_cali, j.ams_mapping::text, "
+    "p.access_code_enc, p.id "
     "FROM print_jobs j "
     "JOIN printers p ON p.id = j.printer_id "
     "JOIN worker_leases l ON l.printer_id = j.printer_id "
@@ -489,6 +500,8 @@ read_row(const struct db_result *r, int i, struct job_row *j)
 	j->use_ams = flag(r, i, 11);
 	j->flow_cali = flag(r, i, 12);
 	j->ams_mapping = db_result_get(r, i, 13);
+	j->access_code_enc = db_result_get(r, i, 14);
+	db_result_int64(r, i, 15, &j->printer_id);
 }
 
 /* One pass over the jobs to plan.  Sets *next_due (monotonic ms) to the earliest retry.  Returns 0 or -1. */

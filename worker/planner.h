@@ -4,6 +4,8 @@
 
 #include <stdatomic.h>
 
+struct secret_key;
+
 #define PLANNER_POLL_MS		10000	/* re-read the jobs this often even without NOTIFY */
 #define PLANNER_RETRY_MIN_MS	30000	/* first retry of a failed download ... */
 #define PLANNER_RETRY_MAX_MS	900000	/* ... doubling up to 15 min (+-10 % jitter) */
@@ -32,6 +34,7 @@ struct planner_ctx {
 	int			 retry_max_ms;
 	int			 ended_window_s;
 	const char		*https_ca_file;	/* CA for cloud https:// downloads (NULL: system store) */
+	const struct secret_key	*key;		/* decrypts printers.access_code_enc (NULL: plain codes only) */
 	long			 low_speed_s;	/* fetch low-speed window (0: fetch.h's default) */
 	struct planner_stats	*stats;
 };

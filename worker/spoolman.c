@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "errbuf.h"
+#include "secret.h"
 #include "spoolman.h"
 #include "xmalloc.h"
 
@@ -222,7 +223,7 @@ spoolman_free(struct spoolman *sm)
 	curl_slist_free_all(sm->headers);
 	free(sm->url);
 	free(sm->user);
-	free(sm->password);
+	secret_wipe_free(sm->password);
 	free(sm->api);
 	free(sm->redacted);
 	free(sm->body);
@@ -237,12 +238,30 @@ str_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* Replaces an encrypted *password ("v1:...") with its plain text.  0, or -1 with err set and *password freed. */
+static int
+decrypt_password(const struct secret_key *key, char **password, char *err)
+{
+	char	*plain, e[ERRBUF_LEN];
+
+	if (!secret_is_encrypted(*password))
+		return 0;
+	if (secret_decrypt(key, SECRET_SPOOLMAN_PASSWORD, *password, &plain, e) == -1) {
+		free(*password);
+		*password = NULL;
+		return errbuf_set(err, "the setting spoolman_password: %s", e);
+	}
+	free(*password);
+	*password = plain;
+	return 0;
+}
+
 /*
- * Reads the three settings into new strings (NULL when not set).  0 or -1 with err.
+ * Reads the three settings into new strings (NULL when not set), the password decrypted.  0 or -1 with err.
  */
 static int
-read_settings(struct db *db, char **url, char **user, char **password,
-    char *err)
+read_settings(struct db *db, const struct secret_key *key, char **url,
+    char **user, char **password, char *err)
 {
 	struct db_result	*r;
 	int			 i;
@@ -270,16 +289,23 @@ read_settings(struct db *db, char **url, char **user, char **password,
 		free(*password);
 		*password = NULL;
 	}
+	if (decrypt_password(key, password, err) == -1) {
+		free(*url);
+		free(*user);
+		*url = *user = NULL;
+		return -1;
+	}
 	return 0;
 }
 
 int
-spoolman_reload(struct db *db, struct spoolman **smp, char *err)
+spoolman_reload(struct db *db, const struct secret_key *key,
+    struct spoolman **smp, char *err)
 {
 	char	*url, *user, *password;
 	int	 rc;
 
-	if (read_settings(db, &url, &user, &password, err) == -1)
+	if (read_settings(db, key, &url, &user, &password, err) == -1)
 		return -1;
 	if (url == NULL) {
 		rc = *smp != NULL;
@@ -300,7 +326,7 @@ spoolman_reload(struct db *db, struct spoolman **smp, char *err)
 	}
 	free(url);
 	free(user);
-	free(password);
+	secret_wipe_free(password);
 	return rc;
 }
 

@@ -3,6 +3,7 @@
 #define WORKER_SPOOLMAN_H
 
 struct db;
+struct secret_key;
 
 /* A client for one Spoolman base URL (opaque).  Not thread-safe: one per thread. */
 struct spoolman;
@@ -75,12 +76,14 @@ int	 spoolman_new(const char *base_url, const char *user, const char *password,
 
 /*
  * Reads the settings spoolman_url, spoolman_user and spoolman_password (docs/sql.md; an empty or missing
- * spoolman_user means no login) and brings *smp (NULL allowed) in line with them: a new client when they differ
- * from those of *smp (the old one is freed), NULL when spoolman_url is not set, *smp untouched when nothing
- * changed.  Returns 1 when *smp changed, 0 when it did not, -1 with err set (a database error, or a URL the
- * client refuses; *smp is then untouched).
+ * spoolman_user means no login; a password starting with "v1:" is decrypted with key, purpose
+ * SECRET_SPOOLMAN_PASSWORD, docs/security.md) and brings *smp (NULL allowed) in line with them: a new client
+ * when they differ from those of *smp (the old one is freed), NULL when spoolman_url is not set, *smp untouched
+ * when nothing changed.  key (borrowed; NULL: no key file) is only needed for an encrypted password.  Returns 1
+ * when *smp changed, 0 when it did not, -1 with err set (a database error, a password that cannot be decrypted,
+ * or a URL the client refuses; *smp is then untouched).
  */
-int	 spoolman_reload(struct db *, struct spoolman **smp, char *err)
+int	 spoolman_reload(struct db *, const struct secret_key *key, struct spoolman **smp, char *err)
 	    __attribute__((warn_unused_result));
 
 void	 spoolman_free(struct spoolman *);

@@ -1,117 +1,22 @@
 #!/bin/sh
-# tests/db/test_cli.sh: end-to-end tests of `spoolkeeper migrate`, `printer` and `tray` against a real PostgreSQL; prints ok/not ok lines.
+# tests/db/test_cli.sh: end-to-end tests of `spoolkeeper migrate`, `key`, `printer` and `tray` against a real PostgreSQL; prints ok/not ok lines.
 #
 #   BIN=build/bin/spoolkeeper sh tests/db/test_cli.sh          (inside a cluster of tests/harness/pg.sh)
 #
 # Each group of cases makes its own database on the cluster (PG_CONNINFO) and checks the exit status, the one
-# "spoolkeeper: " line on stderr of every failure, and the rows left behind (with psql).  Runs are limited to
-# TIMEOUT seconds (default 60).  The databases are dropped at the end.
+# "spoolkeeper: " line on stderr of every failure, and the rows left behind (with psql), with the helpers of
+# tests/harness/cli.sh.  Runs are limited to TIMEOUT seconds (default 60).  The databases are dropped at the end.
 
 BIN=${BIN:-build/bin/spoolkeeper}
-TIMEOUT=${TIMEOUT:-60}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SQL=$ROOT/sql
 
-. "$ROOT/tests/harness/check_db.sh"
-db_need_pg
-db_need_exec "$BIN"
+. "$ROOT/tests/harness/cli.sh"
 
-T=$(mktemp -d) || exit 1
-DBS=
-cleanup()
-{
-	for d in $DBS; do
-		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-. "$ROOT/tests/harness/tap.sh"
-
-# tap_on_fail: a failed case (fail NAME DETAIL) shows the command's output.
-tap_on_fail()
-{
-	for f in out err; do
-		if [ -s "$T/$f" ]; then
-			echo "#   $f:"
-			head -n 8 "$T/$f" | cut -c 1-200 | sed 's/^/#     /'
-		fi
-	done
-}
-
-# newdb NAME: creates a database and points SPOOLKEEPER_DATABASE at it.
-newdb()
-{
-	db=sk_cli_$$_$1
-	psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $db" || exit 1
-	DBS="$DBS $db"
-	SPOOLKEEPER_DATABASE="$PG_CONNINFO dbname=$db"
-	export SPOOLKEEPER_DATABASE
-}
-
-# q SQL: one value from the current database (psql, unaligned, no header).
-q()
-{
-	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "$1"
-}
-
-# run ARGS...: runs the CLI under timeout; sets $st, output in $T/out and $T/err.
-run()
-{
-	timeout "$TIMEOUT" "$BIN" "$@" >"$T/out" 2>"$T/err" </dev/null
-	st=$?
-}
-
-# check_ok NAME ARGS...: exit status 0 and nothing on stderr.
-check_ok()
-{
-	name=$1
-	shift
-	run "$@"
-	if [ "$st" -ne 0 ]; then
-		fail "$name" "exit status $st, want 0"
-	elif [ -s "$T/err" ]; then
-		fail "$name" "unexpected stderr"
-	else
-		pass "$name"
-	fi
-}
-
-# check_error NAME WANT PATTERN ARGS...: exit status WANT, empty stdout, exactly one stderr line that starts
-# "spoolkeeper: " and contains PATTERN (a grep -E expression).
-check_error()
-{
-	name=$1
-	want=$2
-	pat=$3
-	shift 3
-	run "$@"
-	if [ "$st" -ne "$want" ]; then
-		fail "$name" "exit status $st, want $want"
-	elif [ -s "$T/out" ]; then
-		fail "$name" "unexpected stdout"
-	elif [ "$(wc -l <"$T/err")" -ne 1 ] || ! grep -q '^spoolkeeper: ' "$T/err"; then
-		fail "$name" "want exactly one line starting 'spoolkeeper: ' on stderr"
-	elif ! grep -Eq -- "$pat" "$T/err"; then
-		fail "$name" "stderr does not match /$pat/"
-	else
-		pass "$name"
-	fi
-}
-
-# expect NAME GOT WANT: compares two strings.
-expect()
-{
-	if [ "$2" = "$3" ]; then
-		pass "$1"
-	else
-		: >"$T/out"
-		: >"$T/err"
-		fail "$1" "got '$2', want '$3'"
-	fi
-}
+# The key file of the secrets (docs/security.md): none yet, in a directory that does not exist yet.
+KEY=$T/keys/secret.key
+SPOOLKEEPER_KEY_FILE=$KEY
+export SPOOLKEEPER_KEY_FILE
 
 # --- migrate -------------------------------------------------------------------------------------------
 
@@ -186,21 +91,60 @@ SPOOLKEEPER_DATABASE="host=$T/nowhere port=1 dbname=x"
 check_error "migrate: no database server" 1 "cannot connect to the database.*from SPOOLKEEPER_DATABASE" migrate
 SPOOLKEEPER_DATABASE=$saved
 
-# --- printers ------------------------------------------------------------------------------------------
+# --- the key file and encrypted access codes ----------------------------------------------------------
 
 newdb printers
 check_ok "printers: migrate" migrate
+check_error "printer add without a key file" 1 "printer add: no key file at $KEY: run \`spoolkeeper key init\`" \
+    printer add --name x1c --host 192.168.1.20 --serial 01S00C123456789 --access-code Acc355x1
+expect "printer add without a key file: nothing stored" "$(q "SELECT count(*) FROM printers")" "0"
+check_ok "key init" key init
+expect "key init: output" "$(cat "$T/out")" "key init: created the key file $KEY (mode 0600); keep a copy of it: \
+without it the stored access codes and passwords cannot be read"
+expect "key init: mode 0600, 64 hex digits and a newline, directory 0700" \
+    "$(stat -c %a "$KEY") $(grep -cxE '[0-9a-f]{64}' "$KEY") $(wc -c <"$KEY") $(stat -c %a "$T/keys")" "600 1 65 700"
+cp "$KEY" "$T/key.before"
+check_ok "key init again" key init
+expect "key init again: the key is kept" "$(cat "$T/out")|$(cmp -s "$KEY" "$T/key.before" && echo same)" \
+    "key init: the key file $KEY exists already; left as it is|same"
+check_ok "key init --key-file" key init --key-file "$T/other.key"
+expect "key init --key-file: a new key, mode 0600" \
+    "$(stat -c %a "$T/other.key") $(cmp -s "$KEY" "$T/other.key" || echo different)" "600 different"
+chmod 644 "$T/other.key"
+check_error "key init: an existing key that others may read" 1 "may be read or changed by others \(mode 0644\): run chmod 600" \
+    key init --key-file "$T/other.key"
+check_error "key init: bad argument" 2 "usage: spoolkeeper key init" key init --force
+check_error "key: unknown subcommand" 2 "unknown subcommand" key rotate
+SPOOLKEEPER_KEY_FILE=$T/other.key
+check_error "printer add: a key file that others may read" 1 "printer add: the key file .*other.key may be read or changed by others" \
+    printer add --name x1c --host 192.168.1.20 --serial 01S00C123456789 --access-code Acc355x1
+SPOOLKEEPER_KEY_FILE=$KEY
+
+# --- printers ------------------------------------------------------------------------------------------
+
 check_ok "printer add" printer add --name x1c --host 192.168.1.20 --serial 01S00C123456789 --access-code Acc355x1 --model X1C
 expect "printer add: output" "$(cat "$T/out")" "printer add: added printer 1 (x1c)"
 check_ok "printer add --insecure with ports" printer add --name p1s --host p1s.lan --serial 01P00A000000001 \
     --access-code 87654321 --insecure --mqtt-port 18883 --ftps-port 1990
 expect "printer add: stored" \
-    "$(q "SELECT string_agg(format('%s %s %s %s %s %s %s %s %s', id, name, host, serial, access_code, coalesce(model, '-'), mqtt_port, ftps_port, insecure_tls), ',' ORDER BY id) FROM printers")" \
-    "1 x1c 192.168.1.20 01S00C123456789 Acc355x1 X1C 8883 990 f,2 p1s p1s.lan 01P00A000000001 87654321 - 18883 1990 t"
+    "$(q "SELECT string_agg(format('%s %s %s %s %s %s %s %s %s', id, name, host, serial, coalesce(access_code, '-'), coalesce(model, '-'), mqtt_port, ftps_port, insecure_tls), ',' ORDER BY id) FROM printers")" \
+    "1 x1c 192.168.1.20 01S00C123456789 - X1C 8883 990 f,2 p1s p1s.lan 01P00A000000001 - - 18883 1990 t"
+# "v1:" and base64 of a 24-byte nonce, the 8 bytes of the code and a 16-byte tag: 3 + 64 characters.
+expect "printer add: the access codes are stored encrypted" \
+    "$(q "SELECT string_agg((access_code_enc ~ '^v1:[A-Za-z0-9+/]{64}$')::text, ',' ORDER BY id) FROM printers")" "true,true"
+if psql -X -q -A -t -d "$db" -c "SELECT * FROM printers" | grep -q -e Acc355x1 -e 87654321 -e "$(printf Acc355x1 | base64)"; then
+	fail "printer add: the codes appear nowhere in the table"
+else
+	pass "printer add: the codes appear nowhere in the table"
+fi
 check_error "printer add --access-code - with no input" 1 "no line on standard input" printer add --name a1 --host 10.0.0.3 --serial A1SERIAL --access-code -
 printf 'fromstdin\n' >"$T/code"
-timeout "$TIMEOUT" "$BIN" printer add --name a1 --host 10.0.0.3 --serial A1SERIAL --access-code - <"$T/code" >"$T/out" 2>"$T/err"
-expect "printer add --access-code - reads standard input" "$?:$(q "SELECT access_code FROM printers WHERE name = 'a1'")" "0:fromstdin"
+IN=$T/code
+run printer add --name a1 --host 10.0.0.3 --serial A1SERIAL --access-code -
+IN=
+# 9 bytes of code: 3 + 68 characters ("=" padded); the code itself only the worker sees (tests/worker/test_e2e.sh).
+expect "printer add --access-code - reads standard input" \
+    "$st:$(q "SELECT length(access_code_enc) || ' ' || (access_code IS NULL) FROM printers WHERE name = 'a1'")" "0:71 true"
 check_error "printer add: duplicate serial" 1 "a printer with serial '01s00c123456789' already exists" \
     printer add --name other --host h --serial 01s00c123456789 --access-code c
 check_error "printer add: duplicate name" 1 "a printer named 'X1C' already exists" \
@@ -209,8 +153,11 @@ check_error "printer add: bad serial" 1 "bad serial '01S 00': letters and digits
     printer add --name n --host h --serial "01S 00" --access-code c
 check_error "printer add: all-digit name" 1 "bad name '42'" printer add --name 42 --host h --serial S9 --access-code c
 check_error "printer add: URL as host" 1 "bad host 'http://x'" printer add --name n --host http://x --serial S9 --access-code c
-check_error "printer add: bad access code is not echoed" 1 "^spoolkeeper: printer add: bad access code: " \
+check_error "printer add: bad access code is not echoed" 1 "^spoolkeeper: printer add: bad access code: 1 to 256 bytes" \
     printer add --name n --host h --serial S9 --access-code "$(printf 'se\tcret')"
+check_error "printer add: empty access code" 1 "bad access code" printer add --name n --host h --serial S9 --access-code ""
+check_error "printer add: access code too long" 1 "bad access code" \
+    printer add --name n --host h --serial S9 --access-code "$(head -c 257 /dev/zero | tr '\0' 7)"
 check_error "printer add: missing --host" 2 "--host is required" printer add --name n --serial S9 --access-code c
 check_error "printer add: bad port" 2 "--mqtt-port '0' is not a port number" \
     printer add --name n --host h --serial S9 --access-code c --mqtt-port 0
@@ -291,5 +238,50 @@ cat "$T"/t*.err >"$T/err"
 expect "tray set --move: 8 concurrent moves all succeed" "$(cat "$T"/t*.st | tr -d '\n')" "00000000"
 expect "tray set --move: 8 concurrent moves leave one open assignment" \
     "$(q "SELECT count(*) FILTER (WHERE valid_to IS NULL) || ' ' || count(*) FROM tray_assignments WHERE spool_id = 77")" "1 8"
+
+# --- migrate encrypts what older versions stored in plain text ------------------------------------------
+
+newdb legacy
+mkdir -p "$T/sql4"
+cp "$SQL"/000[1-4]_*.sql "$T/sql4/"
+SPOOLKEEPER_SQL_DIR=$T/sql4
+export SPOOLKEEPER_SQL_DIR
+check_ok "legacy: migrate to 0004" migrate
+unset SPOOLKEEPER_SQL_DIR
+q "INSERT INTO printers (name, host, serial, access_code) VALUES ('old1', 'h1', 'OLD1', 'plain001'), ('old2', 'h2', 'OLD2', 'plain002');
+   INSERT INTO settings (key, value) VALUES ('spoolman_user', 'u'), ('spoolman_password', 'sm-secret')" >/dev/null
+SPOOLKEEPER_KEY_FILE=$T/nokey/secret.key
+run migrate
+expect "migrate without a key file: applies the migrations, warns, succeeds" "$st|$(cat "$T/out")|$(cat "$T/err")" \
+    "0|$(echo "$FILES" | sed -n '5,$s/^/migrate: applied /p')
+migrate: the database is at version $LAST ($((NFILES - 4)) applied now)|spoolkeeper: migrate: warning: 2 printer access codes and \
+the Spoolman password are stored in plain text: there is no key file at $T/nokey/secret.key; run \`spoolkeeper key \
+init\`, then \`spoolkeeper migrate\` again to encrypt them"
+expect "migrate without a key file: the plain values stay" \
+    "$(q "SELECT string_agg(coalesce(access_code, '-') || ' ' || coalesce(access_code_enc, '-'), ',' ORDER BY id) FROM printers")" \
+    "plain001 -,plain002 -"
+SPOOLKEEPER_KEY_FILE=$T/other.key
+run migrate
+expect "migrate: a key file that others may read: exit status 1, says why" \
+    "$st $(grep -c '^spoolkeeper: migrate: the secrets stored in plain text were not encrypted: the key file .*other.key may be read or changed by others' "$T/err")" "1 1"
+SPOOLKEEPER_KEY_FILE=$KEY
+check_ok "migrate with the key file" migrate
+expect "migrate with the key file: output" "$(cat "$T/out")" "migrate: the database is up to date (version $LAST)
+migrate: encrypted the access codes of 2 printers
+migrate: encrypted the Spoolman password"
+expect "migrate with the key file: everything encrypted" \
+    "$(q "SELECT string_agg((access_code IS NULL AND access_code_enc LIKE 'v1:%')::text, ',' ORDER BY id) FROM printers") $(q "SELECT value LIKE 'v1:%' FROM settings WHERE key = 'spoolman_password'") $(q "SELECT value FROM settings WHERE key = 'spoolman_user'")" \
+    "true,true t u"
+if psql -X -q -A -t -d "$db" -c "SELECT * FROM printers; SELECT * FROM settings" | grep -q -e plain00 -e sm-secret; then
+	fail "migrate: the plain values are gone"
+else
+	pass "migrate: the plain values are gone"
+fi
+check_ok "migrate again: nothing more to encrypt" migrate
+expect "migrate again: output" "$(cat "$T/out")" "migrate: the database is up to date (version $LAST)"
+q "INSERT INTO settings (key, value) VALUES ('spoolman_password', 'second') ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value" >/dev/null
+check_ok "migrate: a plain Spoolman password set later" migrate
+expect "migrate: a plain Spoolman password set later: output" "$(sed -n 2p "$T/out")|$(q "SELECT value LIKE 'v1:%' FROM settings WHERE key = 'spoolman_password'")" \
+    "migrate: encrypted the Spoolman password|t"
 
 tap_done

@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 VERSIONS = ("0.22.1", "0.26.1")
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-FAULT_MODES = ("none", "refuse", "500", "apply_then_drop", "delay", "404")
+FAULT_MODES = ("none", "refuse", "500", "apply_then_drop", "delay", "404", "not_json")
 MISSING = object()
 
 
@@ -1567,6 +1567,15 @@ NGINX_401 = (b"<html>\r\n<head><title>401 Authorization Required</title></head>\
              b"</body>\r\n</html>\r\n")
 
 
+# What the real server sends with 200 for any path outside /api/v1: the web client's index.html (Spoolman mounts a
+# SinglePageApplication at the base path, which answers unknown paths with it), so a client with a wrong base path
+# or behind a proxy that rewrites paths gets HTML where it expected JSON.
+SPA_INDEX = (b'<!doctype html>\n<html lang="en">\n  <head>\n    <meta charset="UTF-8" />\n'
+             b'    <title>Spoolman</title>\n  </head>\n  <body>\n    <div id="root"></div>\n  </body>\n</html>\n')
+# A JSON answer cut short, as a proxy that times out mid-body delivers it.
+TRUNCATED_JSON = b'[{"id":1,"registered":"2025-02-02T10:35:23Z","filament":{"id":1,"name":"PLA Ba'
+
+
 # --------------------------------------------------------------------------------------------
 # Faults, request log, control API.
 
@@ -1599,9 +1608,14 @@ class FaultRule:
         self.methods = [m.upper() for m in methods] if methods else None
         self.rst = bool(spec.get("rst", self.mode == "refuse"))
         self.status = int(spec.get("status", 500))
-        self.style = spec.get("style", "text")
-        if self.style not in ("text", "json"):
-            raise ValueError("style must be text or json")
+        if self.mode == "not_json":
+            self.style = spec.get("style", "html")
+            if self.style not in ("html", "truncated"):
+                raise ValueError("style must be html or truncated for mode not_json")
+        else:
+            self.style = spec.get("style", "text")
+            if self.style not in ("text", "json"):
+                raise ValueError("style must be text or json")
 
     def matches(self, method, path):
         if self.mode == "none" or self.remaining == 0:
@@ -1924,6 +1938,13 @@ class Handler(BaseHTTPRequestHandler):
                     resp = r_json(rule.status, {"detail": "Internal Server Error"})
                 else:
                     resp = Response(rule.status, b"Internal Server Error", "text/plain; charset=utf-8")
+                self._send(resp, head_only, finish_entry)
+                return
+            if rule.mode == "not_json":
+                if rule.style == "truncated":
+                    resp = Response(200, TRUNCATED_JSON, "application/json")
+                else:
+                    resp = Response(200, SPA_INDEX, "text/html; charset=utf-8")
                 self._send(resp, head_only, finish_entry)
                 return
             if rule.mode == "404":

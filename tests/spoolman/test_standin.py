@@ -327,6 +327,14 @@ def main():
     rc, code, out = observe(sm.port, "PUT", "/api/v1/spool/1/use", use, 3)
     check("404: answered as if the spool were deleted, not applied",
           code == 404 and json.loads(out) == {"message": "No spool with ID 1 found."} and sm.used(1) == 8.0, out)
+    sm.ctl("POST", "fault", {"mode": "not_json", "count": 1, "path_regex": "/spool/1$"})
+    rc, code, out = observe(sm.port, "GET", "/api/v1/spool/1", None, 3)
+    check("not_json: 200 with the web client's index.html, not JSON",
+          code == 200 and out.startswith("<!doctype html>"), out[:80])
+    sm.ctl("POST", "fault", {"mode": "not_json", "style": "truncated", "count": 1, "path_regex": "/spool/1$"})
+    rc, code, out = observe(sm.port, "GET", "/api/v1/spool/1", None, 3)
+    check("not_json truncated: 200 with JSON cut short",
+          code == 200 and out.startswith("[{") and not out.endswith("]"), out[:80])
     sm.ctl("POST", "fault", {"mode": "500", "path_regex": "/use$"})
     faults = sm.ctl("POST", "fault", {"mode": "none"})["faults"]
     rc, code, _ = observe(sm.port, "PUT", "/api/v1/spool/1/use", use, 3)

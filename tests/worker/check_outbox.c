@@ -15,6 +15,7 @@
 #include "db.h"
 #include "errbuf.h"
 #include "outbox.h"
+#include "secret.h"
 #include "spoolman.h"
 #include "../harness/ckrun.h"
 #include "../harness/testdb.h"
@@ -334,7 +335,7 @@ setup(void)
 	ck_assert_msg(db_open(conninfo, &db, err) == 0, "db_open: %s", err);
 	ok("TRUNCATE spoolman_outbox, usage_ledger, job_plan_marks, "
 	    "job_plan_layers, job_filaments, print_jobs, tray_assignments, "
-	    "printers, settings RESTART IDENTITY CASCADE", 0, NULL);
+	    "printers, settings, spool_cache RESTART IDENTITY CASCADE", 0, NULL);
 	ok("INSERT INTO printers (name, host, serial, access_code) VALUES "
 	    "('p1s', '127.0.0.1', '01P00A000000001', '12345678')", 0, NULL);
 	job_id = one_int("INSERT INTO print_jobs (printer_id, job_key, state, "
@@ -349,7 +350,7 @@ setup(void)
 	ctl_post("/_control/reset", "{}");
 	set_url(api_port, NULL, NULL);
 	sm = NULL;
-	ck_assert_msg(spoolman_reload(db, &sm, err) == 1, "reload: %s", err);
+	ck_assert_msg(spoolman_reload(db, NULL, &sm, err) == 1, "reload: %s", err);
 	ck_assert_ptr_nonnull(sm);
 }
 
@@ -952,22 +953,84 @@ START_TEST(test_basic_auth)
 
 	free(http(auth_port, "POST", "/_control/reset", "{}", &st));
 	set_url(auth_port, "u", "wrong");
-	ck_assert_int_eq(spoolman_reload(db, &sm, err), 1);
-	ck_assert_int_eq(spoolman_reload(db, &sm, err), 0);
+	ck_assert_int_eq(spoolman_reload(db, NULL, &sm, err), 1);
+	ck_assert_int_eq(spoolman_reload(db, NULL, &sm, err), 0);
 	charge(1, "1.5", "503");
 	ck_assert_int_eq(drain(), 0);
 	ck_assert_int_eq((int)one_int("SELECT count(*) FROM spoolman_outbox WHERE "
 	    "state = 'pending' AND last_error LIKE '%HTTP 401%'", 0, NULL), 1);
 	set_url(auth_port, "u", "p");
-	ck_assert_int_eq(spoolman_reload(db, &sm, err), 1);
+	ck_assert_int_eq(spoolman_reload(db, NULL, &sm, err), 1);
 	fast_forward();
 	ck_assert_int_eq(drain(), 1);
 	ck_assert(used_at(auth_port, 1) == 1.5);
 	ck_assert(used(1) == 0);
 	/* No URL: no client. */
 	ok("DELETE FROM settings", 0, NULL);
-	ck_assert_int_eq(spoolman_reload(db, &sm, err), 1);
+	ck_assert_int_eq(spoolman_reload(db, NULL, &sm, err), 1);
 	ck_assert_ptr_null(sm);
+}
+END_TEST
+
+/* An encrypted spoolman_password is decrypted with the key; without it, or under another purpose, it is refused. */
+START_TEST(test_basic_auth_encrypted)
+{
+	struct secret_key	*key;
+	char			 dir[] = "/tmp/check_outbox.XXXXXX", path[64], *enc;
+	long			 st;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/secret.key", dir);
+	ck_assert_msg(secret_key_create(path, err) == 0, "%s", err);
+	ck_assert_msg(secret_key_load(path, &key, err) == 0, "%s", err);
+	unlink(path);
+	rmdir(dir);
+	free(http(auth_port, "POST", "/_control/reset", "{}", &st));
+	ck_assert_int_eq(secret_encrypt(key, SECRET_ACCESS_CODE, "p", &enc, err), 0);
+	set_url(auth_port, "u", enc);
+	free(enc);
+	ck_assert_int_eq(spoolman_reload(db, key, &sm, err), -1);
+	ck_assert_str_eq(err, "the setting spoolman_password: cannot decrypt settings.spoolman_password: "
+	    "wrong key file or tampered value");
+	ck_assert_int_eq(secret_encrypt(key, SECRET_SPOOLMAN_PASSWORD, "p", &enc, err), 0);
+	set_url(auth_port, "u", enc);
+	free(enc);
+	ck_assert_int_eq(spoolman_reload(db, NULL, &sm, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "no key file was loaded"));
+	ck_assert_int_eq(spoolman_reload(db, key, &sm, err), 1);
+	ck_assert_int_eq(spoolman_reload(db, key, &sm, err), 0);
+	charge(1, "1.5", "503");
+	ck_assert_int_eq(drain(), 1);
+	ck_assert(used_at(auth_port, 1) == 1.5);
+	secret_key_free(key);
+}
+END_TEST
+
+/* A done use brings the spool's cached copy (sql/0005 spool_cache) up to date; spools without a row get none. */
+START_TEST(test_spool_cache)
+{
+	ok("INSERT INTO spool_cache (spool_id, spool) VALUES (1, '{\"id\": 1, \"initial_weight\": 1000, "
+	    "\"used_weight\": 0, \"remaining_weight\": 1000, \"used_length\": 0, \"remaining_length\": 1, "
+	    "\"filament\": {\"name\": \"PLA\", \"density\": 1.24, \"diameter\": 1.75}}'), "
+	    "(3, '{\"id\": 3, \"used_weight\": 7, \"filament\": {\"weight\": 250}}'), "
+	    "(4, '{\"id\": 4, \"used_weight\": 9}')", 0, NULL);
+	ok("UPDATE spool_cache SET fetched_at = now() - interval '1 day'", 0, NULL);
+	charge(1, "1.5", "503");
+	charge(1, "2.25", "754.5");
+	charge(2, "10", "3353");
+	charge(3, "0.125", "41");
+	ck_assert_int_eq(drain(), 4);
+	ck_assert_str_eq(one("SELECT concat_ws(' ', spool->'used_weight', spool->'remaining_weight', "
+	    "spool#>'{filament,name}', round((spool->>'used_length')::numeric, 6), "
+	    "round((spool->>'remaining_length')::numeric, 3)) FROM spool_cache WHERE spool_id = 1", 0, NULL),
+	    "3.75 996.25 \"PLA\" 1257.313573 334026.306");
+	/* No initial weight of its own: the filament's. */
+	ck_assert_str_eq(one("SELECT concat_ws(' ', spool->'used_weight', spool->'remaining_weight', "
+	    "spool ? 'used_length') FROM spool_cache WHERE spool_id = 3", 0, NULL), "0.125 249.875 f");
+	ck_assert_str_eq(one("SELECT string_agg(spool_id || ':' || (fetched_at > now() - interval '1 hour'), "
+	    "',' ORDER BY spool_id) FROM spool_cache", 0, NULL), "1:true,3:true,4:false");
+	ck_assert_str_eq(one("SELECT spool::text FROM spool_cache WHERE spool_id = 4", 0, NULL),
+	    "{\"id\": 4, \"used_weight\": 9}");
 }
 END_TEST
 
@@ -1116,7 +1179,7 @@ conc_drain(void *arg)
 	char			 e[ERRBUF_LEN];
 	int			 sent, left = 1, guard;
 
-	if (db_open(conninfo, &d, e) == -1 || spoolman_reload(d, &s, e) != 1) {
+	if (db_open(conninfo, &d, e) == -1 || spoolman_reload(d, NULL, &s, e) != 1) {
 		conc_fail(c, e);
 		db_close(d);
 		return NULL;
@@ -1195,7 +1258,7 @@ takeover_drain(void *arg)
 	char			 e[ERRBUF_LEN];
 	int			 sent, i;
 
-	if (db_open(conninfo, &d, e) == -1 || spoolman_reload(d, &s, e) != 1)
+	if (db_open(conninfo, &d, e) == -1 || spoolman_reload(d, NULL, &s, e) != 1)
 		conc_fail(c, e);
 	pthread_barrier_wait(&takeover_barrier);
 	for (i = 0; i < 3 && c->failures == 0; i++)
@@ -1280,6 +1343,8 @@ outbox_suite(void)
 		{ "clamp", test_clamp },
 		{ "refused_locally", test_refused_locally },
 		{ "basic_auth", test_basic_auth },
+		{ "basic_auth_encrypted", test_basic_auth_encrypted },
+		{ "spool_cache", test_spool_cache },
 		{ "thread", test_thread },
 		{ "concurrent", test_concurrent },
 		{ "concurrent_takeover", test_concurrent_takeover },

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "errbuf.h"
 #include "planner.h"
+#include "secret.h"
 #include "../harness/ckrun.h"
 #include "../harness/testdb.h"
 
@@ -31,6 +32,7 @@ static const char	*ftps_code, *serial_prefix, *https_base, *https_ca;
 static struct db	*db;
 static char		 err[ERRBUF_LEN];
 static char		 cache[256];
+static struct secret_key *run_key;	/* the key start() gives the planner (NULL: none) */
 
 #define REF	"estampo_reference_P1S_BS2.5_2color_T0T3.gcode.3mf"
 
@@ -167,6 +169,7 @@ start(struct runner *r, const char *worker, int threads, int poll_ms)
 	r->ctx.https_ca_file = https_ca;
 	r->ctx.low_speed_s = 30;
 	r->ctx.stats = &r->stats;
+	r->ctx.key = run_key;
 	r->n = threads;
 	for (i = 0; i < threads; i++)
 		ck_assert_int_eq(pthread_create(&r->th[i], NULL,
@@ -532,6 +535,72 @@ START_TEST(test_reconnects)
 }
 END_TEST
 
+/* A new key in a directory of its own, loaded; the file is removed at once. */
+static struct secret_key *
+new_key(void)
+{
+	struct secret_key	*k;
+	char			 dir[] = "/tmp/sk-planner-key.XXXXXX", path[64];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/secret.key", dir);
+	ck_assert_msg(secret_key_create(path, err) == 0, "%s", err);
+	ck_assert_msg(secret_key_load(path, &k, err) == 0, "%s", err);
+	unlink(path);
+	rmdir(dir);
+	return k;
+}
+
+/* A printer (serial PREFIX<nn>, certificate not checked) whose access code is stored encrypted under key. */
+static long long
+add_encrypted_printer(const char *name, int nn, const char *worker, const struct secret_key *key)
+{
+	char	serial[64], id[32], *enc;
+
+	snprintf(serial, sizeof(serial), "%s%02d", serial_prefix, nn);
+	ck_assert_int_eq(secret_encrypt(key, SECRET_ACCESS_CODE, ftps_code, &enc, err), 0);
+	snprintf(id, sizeof(id), "%s", one("INSERT INTO printers (name, host, serial, access_code_enc, ftps_port, "
+	    "insecure_tls) VALUES ($1, '127.0.0.1', $2, $3, $4::int, true) RETURNING id",
+	    PARAMS(name, serial, enc, ftps_port)));
+	free(enc);
+	ok("SELECT lease_acquire($1::bigint, $2, '300 s')", PARAMS(id, worker));
+	return strtoll(id, NULL, 10);
+}
+
+/*
+ * printers.access_code_enc: decrypted with the planner's key for the download; a code encrypted under another
+ * key is refused with a plain error on the job (never the code), and nothing is downloaded for it.
+ */
+START_TEST(test_encrypted_access_code)
+{
+	struct runner		 r;
+	struct secret_key	*other = new_key();
+	long long		 good, bad, bad_printer;
+	char			 want[128];
+
+	run_key = new_key();
+	serve(sample(REF), "enc.gcode.3mf", 0);
+	good = add_job(add_encrypted_printer("pl-enc", 14, "w-enc", run_key), "g", "running",
+	    "ftp:///enc.gcode.3mf", NULL, MAPPING);
+	bad_printer = add_encrypted_printer("pl-enc-bad", 15, "w-enc", other);
+	bad = add_job(bad_printer, "b", "running", "ftp:///enc.gcode.3mf", NULL, MAPPING);
+	start(&r, "w-enc", 1, 300);
+	ck_assert_msg(wait_planned(good, 30), "not planned: %s", job_error(good));
+	snprintf(want, sizeof(want), "plan: printer %lld: cannot decrypt printers.access_code: wrong key file or "
+	    "tampered value", bad_printer);
+	ck_assert_msg(wait_error(bad, want, 30), "error: %s", job_error(bad));
+	msleep(1000);
+	stop(&r);
+	ck_assert(!planned(bad));
+	ck_assert_ptr_null(strstr(job_error(bad), ftps_code));
+	ck_assert_int_eq(atomic_load(&r.stats.fetches), 1);
+	check_plan(good, sample(REF), "Metadata/plate_1.gcode", 1, 0);
+	secret_key_free(run_key);
+	secret_key_free(other);
+	run_key = NULL;
+}
+END_TEST
+
 static Suite *
 planner_suite(void)
 {
@@ -548,6 +617,7 @@ planner_suite(void)
 	tcase_add_test(tc, test_two_threads);
 	tcase_add_test(tc, test_https_and_stop_during_download);
 	tcase_add_test(tc, test_reconnects);
+	tcase_add_test(tc, test_encrypted_access_code);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -33,12 +33,15 @@ db_need_pg
 . tests/harness/certs.sh
 . tests/harness/broker.sh
 . tests/harness/ftps.sh
+. tests/harness/key.sh
 if ! broker_available || ! ftps_available; then
 	echo "not ok - mosquitto or vsftpd missing: $broker_why $ftps_why"
 	exit 1
 fi
 
 T=$(mktemp -d) || exit 1
+# `printer add` stores the access code encrypted under this key (exported: the workers read it too).
+key_init "$T" || exit 1
 WPIDS=
 SMPID=
 DBS=
@@ -226,6 +229,9 @@ stop_workers()
 # 1. A whole two-colour print, mapped through the project_file echo, downloaded over FTPS.
 if want 1; then
 	new_db 1 || { fail "database 1"; exit 1; }
+	# A second printer whose access code was encrypted under another key (a value that does not authenticate).
+	q "INSERT INTO printers (name, host, serial, access_code_enc) VALUES ('badkey', '127.0.0.1', '01S00A000000009',
+	    'v1:' || replace(encode(sha256('a'::bytea) || sha256('b'::bytea), 'base64'), E'\n', ''))" >/dev/null
 	start_worker w1
 	play full.log
 	if wait_sql "SELECT state FROM print_jobs" finished 30; then
@@ -239,6 +245,19 @@ if want 1; then
 		pass "full print: filaments 0 and 3 mapped to trays 0 and 3"
 	else
 		fail "full print: filaments mapped to trays" "$(q "SELECT * FROM job_filaments")"
+	fi
+	if [ "$(q "SELECT (access_code IS NULL AND access_code_enc LIKE 'v1:%')::text FROM printers WHERE name = 'p1'")" = true ] &&
+	    ! grep -q "$CODE" "$T/w1.log"; then
+		pass "encrypted access code: the worker decrypted it, and logged it nowhere"
+	else
+		fail "encrypted access code: the worker decrypted it, and logged it nowhere"
+	fi
+	if [ "$(grep -c "printer [0-9]* (badkey): cannot decrypt printers.access_code: wrong key file or tampered value; printer skipped" \
+	    "$T/w1.log")" = 1 ] && [ "$(q "SELECT count(*) FROM worker_leases l JOIN printers p ON p.id = l.printer_id
+	    WHERE p.name = 'badkey'")" = 0 ]; then
+		pass "a code that does not decrypt: one log line, no lease, the other printer unharmed"
+	else
+		fail "a code that does not decrypt: one log line, no lease, the other printer unharmed" "$(grep badkey "$T/w1.log")"
 	fi
 	stop_workers
 fi

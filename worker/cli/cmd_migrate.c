@@ -386,9 +386,12 @@ cmd_migrate(int argc, char *argv[])
 	else
 		printf("migrate: the database is at version %04d (%d "
 		    "applied now)\n", ms.m[ms.n - 1].version, napplied);
-	rc = fflush(stdout) == EOF ? 1 : 0;
-	if (rc != 0)
+	/* Then what older versions kept in plain text (its own messages). */
+	rc = cli_encrypt_legacy(db) == -1 ? 1 : 0;
+	if (fflush(stdout) == EOF) {
 		fprintf(stderr, "spoolkeeper: write: %s\n", strerror(errno));
+		rc = 1;
+	}
 	db_close(db);
 	migrations_free(&ms);
 	return rc;

@@ -1,4 +1,4 @@
-/* cmd_printer.c: `spoolkeeper printer add|list`: the printers the worker watches, until the web app exists. */
+/* cmd_printer.c: `spoolkeeper printer add|list`: the printers the worker watches; access codes stored encrypted. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "db.h"
 #include "errbuf.h"
+#include "secret.h"
 #include "xmalloc.h"
 
 #define USAGE_ADD "usage: spoolkeeper printer add --name NAME --host HOST " \
@@ -14,6 +15,7 @@
 	"[--mqtt-port PORT] [--ftps-port PORT]"
 #define USAGE "usage: spoolkeeper printer add ... | spoolkeeper printer list"
 #define CODE_MAX	256
+#define CODE_RULE	"1 to 256 bytes, no control characters"
 
 enum opt {
 	OPT_NAME,
@@ -49,8 +51,7 @@ static const struct {
 	    "on the printer's label" },
 	{ "printers_host_check", OPT_HOST, "a host name or IP address, "
 	    "not a URL" },
-	{ "printers_access_code_check", OPT_CODE, "1 to 256 characters, no "
-	    "control characters" },
+	{ "printers_access_code_check", OPT_CODE, CODE_RULE },
 	{ "printers_model_check", OPT_MODEL, "1 to 64 characters, no control "
 	    "characters" },
 };
@@ -88,6 +89,23 @@ read_code(struct add_args *a)
 	a->code[n] = '\0';
 	a->v[OPT_CODE] = a->code;
 	return 0;
+}
+
+/*
+ * 1 if the access code keeps the schema's rule for it (printers_access_code_check, which the encrypted column
+ * no longer sees): 1 to CODE_MAX bytes, no control characters.
+ */
+static int
+code_ok(const char *code)
+{
+	const unsigned char	*p = (const unsigned char *)code;
+
+	if (*p == '\0' || strlen(code) > CODE_MAX)
+		return 0;
+	for (; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
 }
 
 /* Parses the options of `printer add`.  0, or -1 with a message printed (a usage error). */
@@ -164,6 +182,26 @@ add_error(struct db *db, const struct add_args *a, const char *err)
 	fprintf(stderr, "spoolkeeper: printer add: %s\n", err);
 }
 
+/* Checks and encrypts the access code into *enc (new).  0, or -1 with the message printed. */
+static int
+seal_code(const struct add_args *a, char **enc)
+{
+	struct secret_key	*k;
+	char			 err[ERRBUF_LEN];
+	int			 rc;
+
+	if (!code_ok(a->v[OPT_CODE])) {
+		fprintf(stderr, "spoolkeeper: printer add: bad access code: %s\n", CODE_RULE);
+		return -1;
+	}
+	if (cli_key_load("printer add", &k) == -1)
+		return -1;
+	if ((rc = secret_encrypt(k, SECRET_ACCESS_CODE, a->v[OPT_CODE], enc, err)) == -1)
+		fprintf(stderr, "spoolkeeper: printer add: %s\n", err);
+	secret_key_free(k);
+	return rc;
+}
+
 static int
 printer_add(int argc, char *argv[])
 {
@@ -171,31 +209,37 @@ printer_add(int argc, char *argv[])
 	struct db		*db;
 	struct db_result	*r;
 	const char		*p[8];
-	char			 err[ERRBUF_LEN];
+	char			 err[ERRBUF_LEN], *enc;
 
 	if (parse_add(argc, argv, &a) == -1)
 		return 2;
 	if (strcmp(a.v[OPT_CODE], "-") == 0 && read_code(&a) == -1)
 		return 1;
-	if (cli_db_open("printer add", &db) == -1)
+	if (seal_code(&a, &enc) == -1)
 		return 1;
+	if (cli_db_open("printer add", &db) == -1) {
+		free(enc);
+		return 1;
+	}
 	p[0] = a.v[OPT_NAME];
 	p[1] = a.v[OPT_HOST];
 	p[2] = a.v[OPT_SERIAL];
-	p[3] = a.v[OPT_CODE];
+	p[3] = enc;		/* the code itself never reaches the database */
 	p[4] = a.v[OPT_MODEL];
 	p[5] = a.insecure ? "true" : "false";
 	p[6] = a.v[OPT_MQTT_PORT];
 	p[7] = a.v[OPT_FTPS_PORT];
 	/* NULL ports take the column defaults (8883, 990). */
-	if (db_exec(db, "INSERT INTO printers (name, host, serial, access_code, "
+	if (db_exec(db, "INSERT INTO printers (name, host, serial, access_code_enc, "
 	    "model, insecure_tls, mqtt_port, ftps_port) VALUES ($1, $2, $3, $4, "
 	    "$5, $6::boolean, coalesce($7::integer, 8883), "
 	    "coalesce($8::integer, 990)) RETURNING id", 8, p, &r, err) == -1) {
 		add_error(db, &a, err);
+		free(enc);
 		db_close(db);
 		return 1;
 	}
+	free(enc);
 	printf("printer add: added printer %s (%s)\n", db_result_get(r, 0, 0),
 	    a.v[OPT_NAME]);
 	db_result_free(r);

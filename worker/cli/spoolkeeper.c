@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "db.h"
+#include "secret.h"
 
 static const struct cli_command commands[] = {
 	{ "analyze", cmd_analyze,
@@ -18,6 +19,13 @@ static const struct cli_command commands[] = {
 	  "tray set PRINTER TRAY SPOOL_ID [--move]\n"
 	  "  spoolkeeper tray clear PRINTER TRAY\n"
 	  "  spoolkeeper tray list [PRINTER] [--history]" },
+	{ "key", cmd_key, "key init [--key-file PATH]" },
+	{ "user", cmd_user,
+	  "user add NAME [--admin] [--password-stdin]\n"
+	  "  spoolkeeper user passwd NAME [--password-stdin]\n"
+	  "  spoolkeeper user disable|enable NAME\n"
+	  "  spoolkeeper user list" },
+	{ "setup-token", cmd_setup_token, "setup-token [--ttl-hours N]" },
 };
 
 int
@@ -30,6 +38,17 @@ cli_db_open(const char *cmd, struct db **dbp)
 	fprintf(stderr, "spoolkeeper: %s: %s (%s)\n", cmd, err,
 	    conf_database_is_default() ? "the default database; set "
 	    CONF_DATABASE_ENV " to use another" : "from " CONF_DATABASE_ENV);
+	return -1;
+}
+
+int
+cli_key_load(const char *cmd, struct secret_key **kp)
+{
+	char	err[ERRBUF_LEN];
+
+	if (secret_key_load(conf_key_file(), kp, err) == 0)
+		return 0;
+	fprintf(stderr, "spoolkeeper: %s: %s\n", cmd, err);
 	return -1;
 }
 

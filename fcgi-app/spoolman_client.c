@@ -1,0 +1,286 @@
+/* spoolman_client.c: GET requests to Spoolman for the web app (search, spool, /info), with results as classes. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "errbuf.h"
+#include "secret.h"
+#include "spoolman_client.h"
+#include "spoolman_url.h"
+#include "xmalloc.h"
+
+#define MSG_MAX		160	/* bytes of Spoolman's own message quoted in err */
+
+struct spoolman_client {
+	CURL			*curl;
+	struct curl_slist	*headers;
+	char			*url;		/* as configured */
+	char			*api;		/* url + /api/v1 */
+	char			*user;		/* NULL: no login */
+	char			*password;
+	long			 timeout_ms;
+	long			 status;	/* of the last GET, 0 if none */
+	long long		 total;		/* x-total-count of the last GET, -1 */
+	char			 curlerr[CURL_ERROR_SIZE];
+	char			*body;
+	size_t			 len;
+	size_t			 cap;
+	int			 too_large;
+};
+
+static const char *const result_names[SPOOLMAN_CLIENT__MAX] = {
+	"ok", "not found", "timeout", "unreachable", "bad answer"
+};
+
+const char *
+spoolman_client_result_name(enum spoolman_client_result r)
+{
+	return r >= 0 && r < SPOOLMAN_CLIENT__MAX ? result_names[r] : "?";
+}
+
+/* libcurl write callback: appends to the body up to SPOOLMAN_CLIENT_BODY_MAX; less than given fails the transfer. */
+static size_t
+on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct spoolman_client	*sc = arg;
+	size_t			 add = size * n;
+
+	if (add > SPOOLMAN_CLIENT_BODY_MAX - sc->len) {
+		sc->too_large = 1;
+		return 0;
+	}
+	if (sc->len + add + 1 > sc->cap) {
+		sc->cap = sc->len + add + 1 > 2 * sc->cap ? sc->len + add + 1 : 2 * sc->cap;
+		sc->body = xreallocarray(sc->body, sc->cap, 1);
+	}
+	memcpy(sc->body + sc->len, data, add);
+	sc->len += add;
+	sc->body[sc->len] = '\0';
+	return add;
+}
+
+/* libcurl header callback: picks x-total-count out of the answer's header lines (not NUL-terminated). */
+static size_t
+on_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct spoolman_client	*sc = arg;
+	size_t			 len = size * n, k = sizeof("x-total-count:") - 1;
+	char			 num[32], *end;
+	long long		 v;
+
+	if (len > k && len - k < sizeof(num) && strncasecmp(data, "x-total-count:", k) == 0) {
+		memcpy(num, data + k, len - k);
+		num[len - k] = '\0';
+		errno = 0;
+		v = strtoll(num, &end, 10);
+		while (*end == ' ' || *end == '\r' || *end == '\n' || *end == '\t')
+			end++;
+		if (errno == 0 && *end == '\0' && v >= 0)
+			sc->total = v;
+	}
+	return len;
+}
+
+/* The options that never change for this client.  0, or -1 with err. */
+static int
+setup_handle(struct spoolman_client *sc, char *err)
+{
+	CURL		*c = sc->curl;
+	CURLcode	 rc = CURLE_OK;
+	long		 connect_ms = sc->timeout_ms < SPOOLMAN_CLIENT_CONNECT_MS ? sc->timeout_ms :
+			    SPOOLMAN_CLIENT_CONNECT_MS;
+
+	sc->headers = curl_slist_append(NULL, "Accept: application/json");
+	if (sc->headers == NULL)
+		return errbuf_set(err, "out of memory for the HTTP headers");
+#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val); } while (0)
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_ERRORBUFFER, sc->curlerr);
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+	SET(CURLOPT_WRITEDATA, sc);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, sc);
+	SET(CURLOPT_HTTPHEADER, sc->headers);
+	SET(CURLOPT_USERAGENT, "spoolkeeper-web");
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	SET(CURLOPT_TIMEOUT_MS, sc->timeout_ms);
+	SET(CURLOPT_HTTPGET, 1L);
+	if (sc->user != NULL) {
+		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		SET(CURLOPT_USERNAME, sc->user);
+		SET(CURLOPT_PASSWORD, sc->password != NULL ? sc->password : "");
+	}
+#undef SET
+	if (rc != CURLE_OK)
+		return errbuf_set(err, "libcurl setup: %s", curl_easy_strerror(rc));
+	return 0;
+}
+
+int
+spoolman_client_new(const char *base_url, const char *user, const char *password, long timeout_ms,
+    struct spoolman_client **out, char *err)
+{
+	struct spoolman_client	*sc;
+
+	*out = NULL;
+	if (base_url == NULL || (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0) ||
+	    strcspn(base_url, " \t\r\n") != strlen(base_url))
+		return errbuf_set(err, "the Spoolman URL must start with http:// or https:// and hold no spaces");
+	if (timeout_ms <= 0)
+		return errbuf_set(err, "the Spoolman timeout must be above 0 ms");
+	sc = xcalloc(1, sizeof(*sc));
+	sc->url = xstrdup(base_url);
+	sc->api = spoolman_url_api(base_url);
+	sc->user = user != NULL && *user != '\0' ? xstrdup(user) : NULL;
+	sc->password = sc->user != NULL && password != NULL ? xstrdup(password) : NULL;
+	sc->timeout_ms = timeout_ms;
+	sc->total = -1;
+	if ((sc->curl = curl_easy_init()) == NULL) {
+		spoolman_client_free(sc);
+		return errbuf_set(err, "curl_easy_init failed");
+	}
+	if (setup_handle(sc, err) == -1) {
+		spoolman_client_free(sc);
+		return -1;
+	}
+	*out = sc;
+	return 0;
+}
+
+void
+spoolman_client_free(struct spoolman_client *sc)
+{
+	if (sc == NULL)
+		return;
+	if (sc->curl != NULL)
+		curl_easy_cleanup(sc->curl);
+	curl_slist_free_all(sc->headers);
+	free(sc->url);
+	free(sc->api);
+	free(sc->user);
+	secret_wipe_free(sc->password);
+	free(sc->body);
+	free(sc);
+}
+
+long
+spoolman_client_http_status(const struct spoolman_client *sc)
+{
+	return sc->status;
+}
+
+long long
+spoolman_client_total_count(const struct spoolman_client *sc)
+{
+	return sc->total;
+}
+
+const char *
+spoolman_client_url(const struct spoolman_client *sc)
+{
+	return sc->url;
+}
+
+/* Spoolman's own explanation in an error body ({"message": ...} or {"detail": "..."}) as ": text", or "". */
+static void
+server_message(const struct spoolman_client *sc, char *buf, size_t len)
+{
+	json_t	*j, *m;
+	size_t	 i;
+
+	buf[0] = '\0';
+	if (sc->body == NULL || sc->len == 0)
+		return;
+	j = json_loadb(sc->body, sc->len, 0, NULL);
+	m = json_is_object(j) ? json_object_get(j, "message") : NULL;
+	if (m == NULL && json_is_object(j))
+		m = json_object_get(j, "detail");
+	if (json_is_string(m))
+		snprintf(buf, len, ": %s", json_string_value(m));
+	json_decref(j);
+	for (i = 0; buf[i] != '\0'; i++)
+		if ((unsigned char)buf[i] < 0x20)
+			buf[i] = ' ';
+}
+
+/* The class of a transfer that ended with rc and sc->status; err set for all but OK. */
+static enum spoolman_client_result
+classify(struct spoolman_client *sc, const char *what, CURLcode rc, char *err)
+{
+	char	 msg[MSG_MAX];
+
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		errbuf_set(err, "%s: no answer within %ld ms", what, sc->timeout_ms);
+		return SPOOLMAN_CLIENT_TIMEOUT;
+	}
+	if (rc == CURLE_WRITE_ERROR && sc->too_large) {
+		errbuf_set(err, "%s: the answer is larger than %d bytes", what, SPOOLMAN_CLIENT_BODY_MAX);
+		return SPOOLMAN_CLIENT_BAD_ANSWER;
+	}
+	if (rc != CURLE_OK) {
+		errbuf_set(err, "%s: %s", what, sc->curlerr[0] != '\0' ? sc->curlerr : curl_easy_strerror(rc));
+		if (sc->status == 0 && (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
+		    rc == CURLE_COULDNT_CONNECT || rc == CURLE_SSL_CONNECT_ERROR ||
+		    rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+		    rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL))
+			return SPOOLMAN_CLIENT_UNREACHABLE;
+		return SPOOLMAN_CLIENT_BAD_ANSWER;
+	}
+	if (sc->status >= 200 && sc->status < 300)
+		return SPOOLMAN_CLIENT_OK;
+	server_message(sc, msg, sizeof(msg));
+	if (sc->status >= 300 && sc->status < 400)
+		errbuf_set(err, "%s: HTTP %ld, a redirect (not followed: check the Spoolman URL)", what, sc->status);
+	else if (sc->status == 401 || sc->status == 407)
+		errbuf_set(err, "%s: HTTP %ld, the login was refused (check spoolman_user and spoolman_password)", what,
+		    sc->status);
+	else
+		errbuf_set(err, "%s: HTTP %ld%s", what, sc->status, msg);
+	return sc->status == 404 ? SPOOLMAN_CLIENT_NOT_FOUND : SPOOLMAN_CLIENT_BAD_ANSWER;
+}
+
+enum spoolman_client_result
+spoolman_client_get(struct spoolman_client *sc, const char *path, json_t **out, char *err)
+{
+	enum spoolman_client_result	 res;
+	CURLcode			 rc;
+	json_error_t			 je;
+	char				 url[SPOOLMAN_URL_MAX + 1024], what[128], *shown;
+
+	*out = NULL;
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", sc->api, path) >= sizeof(url)) {
+		errbuf_set(err, "the Spoolman URL is too long");
+		return SPOOLMAN_CLIENT_BAD_ANSWER;
+	}
+	shown = spoolman_url_redacted(url);
+	snprintf(what, sizeof(what), "Spoolman GET %.100s", shown);
+	free(shown);
+	sc->len = 0;
+	sc->too_large = 0;
+	sc->status = 0;
+	sc->total = -1;
+	sc->curlerr[0] = '\0';
+	if ((rc = curl_easy_setopt(sc->curl, CURLOPT_URL, url)) == CURLE_OK)
+		rc = curl_easy_perform(sc->curl);
+	curl_easy_getinfo(sc->curl, CURLINFO_RESPONSE_CODE, &sc->status);
+	if ((res = classify(sc, what, rc, err)) != SPOOLMAN_CLIENT_OK)
+		return res;
+	if ((*out = json_loadb(sc->body != NULL ? sc->body : "", sc->len, 0, &je)) == NULL) {
+		errbuf_set(err, "%s: the answer is not JSON (%s)", what, je.text);
+		return SPOOLMAN_CLIENT_BAD_ANSWER;
+	}
+	return SPOOLMAN_CLIENT_OK;
+}
