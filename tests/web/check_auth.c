@@ -266,6 +266,38 @@ START_TEST(test_roles_and_bad_input)
 }
 END_TEST
 
+START_TEST(test_expiry)
+{
+	struct wt_client	 a = { "", "" };
+	struct wt_reply		 r;
+
+	wt_user(app, "dave", "correct horse battery", "member");
+	/* Idle: a session unused for longer than the idle period (3 days by default) is over. */
+	wt_login(app, &a, "dave", "correct horse battery");
+	wt_sql(app, "UPDATE sessions SET seen_at = now() - interval '3 days 1 minute'", 0, NULL);
+	r = wt_call(app, &a, "GET", "/api/v1/me", NULL);
+	ck_assert_int_eq(r.status, 401);
+	wt_free(&r);
+	/* Just inside the idle period it works, and the request renews seen_at. */
+	wt_login(app, &a, "dave", "correct horse battery");
+	wt_sql(app, "UPDATE sessions SET seen_at = now() - interval '2 days'", 0, NULL);
+	r = wt_call(app, &a, "GET", "/api/v1/me", NULL);
+	ck_assert_int_eq(r.status, 200);
+	wt_free(&r);
+	ck_assert_str_eq(wt_sql(app, "SELECT count(*) FROM sessions WHERE seen_at > now() - interval '1 minute'", 0,
+	    NULL), "1");
+	/* Absolute: past expires_at it is over however active it was. */
+	wt_sql(app, "UPDATE sessions SET expires_at = now() - interval '1 second'", 0, NULL);
+	r = wt_call(app, &a, "GET", "/api/v1/me", NULL);
+	ck_assert_int_eq(r.status, 401);
+	wt_free(&r);
+	/* The absolute expiry is 30 days after login. */
+	wt_login(app, &a, "dave", "correct horse battery");
+	ck_assert_str_eq(wt_sql(app, "SELECT count(*) FROM sessions WHERE expires_at BETWEEN "
+	    "now() + interval '30 days' - interval '1 minute' AND now() + interval '30 days'", 0, NULL), "1");
+}
+END_TEST
+
 START_TEST(test_throttle)
 {
 	struct wt_client	 a = { "", "" };
@@ -291,7 +323,7 @@ main(void)
 	Suite		*s = suite_create("web auth");
 	const TTest *const tests[] = {
 		test_setup_once, test_login_logout, test_fixation_and_disable, test_csrf,
-		test_roles_and_bad_input, test_throttle,
+		test_roles_and_bad_input, test_throttle, test_expiry,
 	};
 	size_t		 i;
 
