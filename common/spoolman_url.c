@@ -1,6 +1,8 @@
-/* spoolman_url.c: the rules of a Spoolman base URL, its /api/v1 root and its redacted form for logs. */
+/* spoolman_url.c: the rules of a Spoolman base URL, its /api/v1 root, its redacted form, and its error bodies. */
 #include <stdio.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "errbuf.h"
 #include "spoolman_url.h"
@@ -59,7 +61,7 @@ spoolman_url_api(const char *url)
 }
 
 char *
-spoolman_url_redacted(const char *url)
+spoolman_url_redact(const char *url)
 {
 	const char	*host = strstr(url, "://"), *at = NULL, *end, *p;
 	size_t		 n;
@@ -78,4 +80,27 @@ spoolman_url_redacted(const char *url)
 	out = xmalloc(n);
 	snprintf(out, n, "%.*s***@%s", (int)(host - url), url, at + 1);
 	return out;
+}
+
+void
+spoolman_error_detail(const char *body, size_t len, char *buf, size_t buflen)
+{
+	json_t	*j, *m;
+	size_t	 i;
+
+	buf[0] = '\0';
+	if (body == NULL || len == 0)
+		return;
+	j = json_loadb(body, len, 0, NULL);
+	m = json_is_object(j) ? json_object_get(j, "message") : NULL;
+	if (m == NULL && json_is_object(j))
+		m = json_object_get(j, "detail");
+	if (json_is_string(m))
+		snprintf(buf, buflen, ": %s", json_string_value(m));
+	else if (j == NULL && len < 200 && body[0] != '<')
+		snprintf(buf, buflen, ": %.*s", (int)len, body);
+	json_decref(j);
+	for (i = 0; buf[i] != '\0'; i++)
+		if ((unsigned char)buf[i] < 0x20)
+			buf[i] = ' ';
 }

@@ -1,6 +1,8 @@
-/* spoolman_url.h: the Spoolman base URL as the settings hold it: its rules, the /api/v1 root, a redacted form. */
+/* spoolman_url.h: the Spoolman base URL as the settings hold it (its rules, /api/v1 root, redacted form), and error bodies. */
 #ifndef COMMON_SPOOLMAN_URL_H
 #define COMMON_SPOOLMAN_URL_H
+
+#include <stddef.h>
 
 #define SPOOLMAN_URL_MAX	2048	/* bytes of a base URL */
 
@@ -19,6 +21,13 @@ int	 spoolman_url_check(const char *url, char *err) __attribute__((warn_unused_r
 char	*spoolman_url_api(const char *url);
 
 /* url with any "user:password@" replaced by "***@", for logs and answers.  New; the caller frees it. */
-char	*spoolman_url_redacted(const char *url);
+char	*spoolman_url_redact(const char *url);
+
+/*
+ * Spoolman's own explanation in an error body of len bytes, as ": text" into buf (buflen bytes), or "" when it has
+ * none: the string under "message" or "detail" of a JSON object, else a short (< 200 bytes) body that is neither
+ * JSON nor HTML (a proxy's plain-text answer).  Control characters become spaces, so it fits in one line.
+ */
+void	 spoolman_error_detail(const char *body, size_t len, char *buf, size_t buflen);
 
 #endif

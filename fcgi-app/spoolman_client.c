@@ -11,6 +11,7 @@
 #include "errbuf.h"
 #include "secret.h"
 #include "spoolman_client.h"
+#include "spoolman_http.h"
 #include "spoolman_url.h"
 #include "xmalloc.h"
 
@@ -27,10 +28,7 @@ struct spoolman_client {
 	long			 status;	/* of the last GET, 0 if none */
 	long long		 total;		/* x-total-count of the last GET, -1 */
 	char			 curlerr[CURL_ERROR_SIZE];
-	char			*body;
-	size_t			 len;
-	size_t			 cap;
-	int			 too_large;
+	struct spoolman_body	 resp;		/* the answer to the last GET */
 };
 
 static const char *const result_names[SPOOLMAN_CLIENT__MAX] = {
@@ -41,27 +39,6 @@ const char *
 spoolman_client_result_name(enum spoolman_client_result r)
 {
 	return r >= 0 && r < SPOOLMAN_CLIENT__MAX ? result_names[r] : "?";
-}
-
-/* libcurl write callback: appends to the body up to SPOOLMAN_CLIENT_BODY_MAX; less than given fails the transfer. */
-static size_t
-on_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct spoolman_client	*sc = arg;
-	size_t			 add = size * n;
-
-	if (add > SPOOLMAN_CLIENT_BODY_MAX - sc->len) {
-		sc->too_large = 1;
-		return 0;
-	}
-	if (sc->len + add + 1 > sc->cap) {
-		sc->cap = sc->len + add + 1 > 2 * sc->cap ? sc->len + add + 1 : 2 * sc->cap;
-		sc->body = xreallocarray(sc->body, sc->cap, 1);
-	}
-	memcpy(sc->body + sc->len, data, add);
-	sc->len += add;
-	sc->body[sc->len] = '\0';
-	return add;
 }
 
 /* libcurl header callback: picks x-total-count out of the answer's header lines (not NUL-terminated). */
@@ -98,31 +75,13 @@ setup_handle(struct spoolman_client *sc, char *err)
 	sc->headers = curl_slist_append(NULL, "Accept: application/json");
 	if (sc->headers == NULL)
 		return errbuf_set(err, "out of memory for the HTTP headers");
+	rc = spoolman_http_setup(c, &sc->resp, sc->headers, "spoolkeeper-web", sc->curlerr, sc->user, sc->password);
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val); } while (0)
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_ERRORBUFFER, sc->curlerr);
-	SET(CURLOPT_WRITEFUNCTION, on_body);
-	SET(CURLOPT_WRITEDATA, sc);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
 	SET(CURLOPT_HEADERDATA, sc);
-	SET(CURLOPT_HTTPHEADER, sc->headers);
-	SET(CURLOPT_USERAGENT, "spoolkeeper-web");
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
 	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	SET(CURLOPT_TIMEOUT_MS, sc->timeout_ms);
 	SET(CURLOPT_HTTPGET, 1L);
-	if (sc->user != NULL) {
-		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		SET(CURLOPT_USERNAME, sc->user);
-		SET(CURLOPT_PASSWORD, sc->password != NULL ? sc->password : "");
-	}
 #undef SET
 	if (rc != CURLE_OK)
 		return errbuf_set(err, "libcurl setup: %s", curl_easy_strerror(rc));
@@ -142,6 +101,7 @@ spoolman_client_new(const char *base_url, const char *user, const char *password
 	if (timeout_ms <= 0)
 		return errbuf_set(err, "the Spoolman timeout must be above 0 ms");
 	sc = xcalloc(1, sizeof(*sc));
+	sc->resp.max = SPOOLMAN_CLIENT_BODY_MAX;
 	sc->url = xstrdup(base_url);
 	sc->api = spoolman_url_api(base_url);
 	sc->user = user != NULL && *user != '\0' ? xstrdup(user) : NULL;
@@ -172,7 +132,7 @@ spoolman_client_free(struct spoolman_client *sc)
 	free(sc->api);
 	free(sc->user);
 	secret_wipe_free(sc->password);
-	free(sc->body);
+	spoolman_body_free(&sc->resp);
 	free(sc);
 }
 
@@ -194,28 +154,6 @@ spoolman_client_url(const struct spoolman_client *sc)
 	return sc->url;
 }
 
-/* Spoolman's own explanation in an error body ({"message": ...} or {"detail": "..."}) as ": text", or "". */
-static void
-server_message(const struct spoolman_client *sc, char *buf, size_t len)
-{
-	json_t	*j, *m;
-	size_t	 i;
-
-	buf[0] = '\0';
-	if (sc->body == NULL || sc->len == 0)
-		return;
-	j = json_loadb(sc->body, sc->len, 0, NULL);
-	m = json_is_object(j) ? json_object_get(j, "message") : NULL;
-	if (m == NULL && json_is_object(j))
-		m = json_object_get(j, "detail");
-	if (json_is_string(m))
-		snprintf(buf, len, ": %s", json_string_value(m));
-	json_decref(j);
-	for (i = 0; buf[i] != '\0'; i++)
-		if ((unsigned char)buf[i] < 0x20)
-			buf[i] = ' ';
-}
-
 /* The class of a transfer that ended with rc and sc->status; err set for all but OK. */
 static enum spoolman_client_result
 classify(struct spoolman_client *sc, const char *what, CURLcode rc, char *err)
@@ -226,7 +164,7 @@ classify(struct spoolman_client *sc, const char *what, CURLcode rc, char *err)
 		errbuf_set(err, "%s: no answer within %ld ms", what, sc->timeout_ms);
 		return SPOOLMAN_CLIENT_TIMEOUT;
 	}
-	if (rc == CURLE_WRITE_ERROR && sc->too_large) {
+	if (rc == CURLE_WRITE_ERROR && sc->resp.too_large) {
 		errbuf_set(err, "%s: the answer is larger than %d bytes", what, SPOOLMAN_CLIENT_BODY_MAX);
 		return SPOOLMAN_CLIENT_BAD_ANSWER;
 	}
@@ -241,7 +179,7 @@ classify(struct spoolman_client *sc, const char *what, CURLcode rc, char *err)
 	}
 	if (sc->status >= 200 && sc->status < 300)
 		return SPOOLMAN_CLIENT_OK;
-	server_message(sc, msg, sizeof(msg));
+	spoolman_error_detail(sc->resp.data, sc->resp.len, msg, sizeof(msg));
 	if (sc->status >= 300 && sc->status < 400)
 		errbuf_set(err, "%s: HTTP %ld, a redirect (not followed: check the Spoolman URL)", what, sc->status);
 	else if (sc->status == 401 || sc->status == 407)
@@ -265,11 +203,10 @@ spoolman_client_get(struct spoolman_client *sc, const char *path, json_t **out, 
 		errbuf_set(err, "the Spoolman URL is too long");
 		return SPOOLMAN_CLIENT_BAD_ANSWER;
 	}
-	shown = spoolman_url_redacted(url);
+	shown = spoolman_url_redact(url);
 	snprintf(what, sizeof(what), "Spoolman GET %.100s", shown);
 	free(shown);
-	sc->len = 0;
-	sc->too_large = 0;
+	spoolman_body_reset(&sc->resp);
 	sc->status = 0;
 	sc->total = -1;
 	sc->curlerr[0] = '\0';
@@ -278,7 +215,7 @@ spoolman_client_get(struct spoolman_client *sc, const char *path, json_t **out, 
 	curl_easy_getinfo(sc->curl, CURLINFO_RESPONSE_CODE, &sc->status);
 	if ((res = classify(sc, what, rc, err)) != SPOOLMAN_CLIENT_OK)
 		return res;
-	if ((*out = json_loadb(sc->body != NULL ? sc->body : "", sc->len, 0, &je)) == NULL) {
+	if ((*out = json_loadb(sc->resp.data != NULL ? sc->resp.data : "", sc->resp.len, 0, &je)) == NULL) {
 		errbuf_set(err, "%s: the answer is not JSON (%s)", what, je.text);
 		return SPOOLMAN_CLIENT_BAD_ANSWER;
 	}

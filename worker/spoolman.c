@@ -11,6 +11,8 @@
 #include "errbuf.h"
 #include "secret.h"
 #include "spoolman.h"
+#include "spoolman_http.h"
+#include "spoolman_url.h"
 #include "xmalloc.h"
 
 #define SM_PI		3.14159265358979323846	/* Python's math.pi, as spoolman/math.py uses */
@@ -31,9 +33,7 @@ struct spoolman {
 	int			 timed_out;	/* the last request ended in CURLE_OPERATION_TIMEDOUT */
 	int			 down;		/* failing since the last logged transition */
 	char			 curlerr[CURL_ERROR_SIZE];
-	char			*body;		/* response body of the last request, NUL-terminated */
-	size_t			 len;
-	size_t			 cap;
+	struct spoolman_body	 resp;		/* the answer to the last request */
 };
 
 static const char *const result_names[SPOOLMAN__MAX] = {
@@ -73,78 +73,11 @@ spoolman_weight_from_length(double mm, double diameter, double density)
 	return density * volume_cm3;
 }
 
-/* libcurl write callback: appends to sm->body up to BODY_MAX; returning less than given fails the transfer. */
-static size_t
-on_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct spoolman	*sm = arg;
-	size_t		 add = size * n;
-
-	if (add > BODY_MAX - sm->len)
-		return 0;
-	if (sm->len + add + 1 > sm->cap) {
-		sm->cap = sm->len + add + 1 > 2 * sm->cap ? sm->len + add + 1 :
-		    2 * sm->cap;
-		sm->body = xreallocarray(sm->body, sm->cap, 1);
-	}
-	memcpy(sm->body + sm->len, data, add);
-	sm->len += add;
-	sm->body[sm->len] = '\0';
-	return add;
-}
-
-/* The URL with "user:password@" (if any) replaced by "***@"; new. */
-static char *
-redact(const char *url)
-{
-	const char	*host = strstr(url, "://");
-	const char	*at, *end;
-	size_t		 n;
-	char		*out;
-
-	if (host == NULL)
-		return xstrdup(url);
-	host += 3;
-	end = host + strcspn(host, "/?#");
-	at = NULL;
-	for (const char *p = host; p < end; p++)
-		if (*p == '@')
-			at = p;	/* the last @ ends the userinfo */
-	if (at == NULL)
-		return xstrdup(url);
-	n = (size_t)(host - url) + 4 + strlen(at + 1) + 1;
-	out = xmalloc(n);
-	snprintf(out, n, "%.*s***@%s", (int)(host - url), url, at + 1);
-	return out;
-}
-
-/* base_url + "/api/v1" without doubled slashes, or base_url itself when it already ends in /api/v1; new. */
-static char *
-api_base(const char *url)
-{
-	size_t	 n = strlen(url);
-	char	*out;
-
-	while (n > 0 && url[n - 1] == '/')
-		n--;
-	if (n >= 7 && strncmp(url + n - 7, "/api/v1", 7) == 0) {
-		out = xmalloc(n + 1);
-		memcpy(out, url, n);
-		out[n] = '\0';
-		return out;
-	}
-	out = xmalloc(n + sizeof("/api/v1"));
-	memcpy(out, url, n);
-	memcpy(out + n, "/api/v1", sizeof("/api/v1"));
-	return out;
-}
-
 /* The options that never change for this client.  0 or -1 (CURLE_* as text in err). */
 static int
 setup_handle(struct spoolman *sm, char *err)
 {
-	CURL		*c = sm->curl;
-	CURLcode	 rc = CURLE_OK;
+	CURLcode	 rc;
 
 	sm->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	if (sm->headers != NULL)
@@ -154,27 +87,7 @@ setup_handle(struct spoolman *sm, char *err)
 		sm->headers = curl_slist_append(sm->headers, "Expect:");
 	if (sm->headers == NULL)
 		return errbuf_set(err, "out of memory for the HTTP headers");
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val); } while (0)
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_ERRORBUFFER, sm->curlerr);
-	SET(CURLOPT_WRITEFUNCTION, on_body);
-	SET(CURLOPT_WRITEDATA, sm);
-	SET(CURLOPT_HTTPHEADER, sm->headers);
-	SET(CURLOPT_USERAGENT, "spoolkeeper");
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	if (sm->user != NULL) {
-		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		SET(CURLOPT_USERNAME, sm->user);
-		SET(CURLOPT_PASSWORD, sm->password != NULL ? sm->password : "");
-	}
-#undef SET
+	rc = spoolman_http_setup(sm->curl, &sm->resp, sm->headers, "spoolkeeper", sm->curlerr, sm->user, sm->password);
 	if (rc != CURLE_OK)
 		return errbuf_set(err, "libcurl setup: %s", curl_easy_strerror(rc));
 	return 0;
@@ -193,11 +106,12 @@ spoolman_new(const char *base_url, const char *user, const char *password,
 		return errbuf_set(err, "the Spoolman URL must start with "
 		    "http:// or https:// and hold no spaces");
 	sm = xcalloc(1, sizeof(*sm));
+	sm->resp.max = BODY_MAX;
 	sm->url = xstrdup(base_url);
 	sm->user = user != NULL ? xstrdup(user) : NULL;
 	sm->password = password != NULL ? xstrdup(password) : NULL;
-	sm->api = api_base(base_url);
-	sm->redacted = redact(base_url);
+	sm->api = spoolman_url_api(base_url);
+	sm->redacted = spoolman_url_redact(base_url);
 	sm->connect_ms = SPOOLMAN_CONNECT_TIMEOUT_MS;
 	sm->total_ms = SPOOLMAN_TIMEOUT_MS;
 	sm->curl = curl_easy_init();
@@ -226,7 +140,7 @@ spoolman_free(struct spoolman *sm)
 	secret_wipe_free(sm->password);
 	free(sm->api);
 	free(sm->redacted);
-	free(sm->body);
+	spoolman_body_free(&sm->resp);
 	free(sm);
 }
 
@@ -369,30 +283,6 @@ spoolman_url_redacted(const struct spoolman *sm)
 	return sm->redacted;
 }
 
-/* Spoolman's own explanation from an error body ({"message": ...} or {"detail": "..."}), into buf. */
-static void
-server_message(const struct spoolman *sm, char *buf, size_t len)
-{
-	json_t		*j, *m;
-	size_t		 i;
-
-	buf[0] = '\0';
-	if (sm->body == NULL || sm->len == 0)
-		return;
-	j = json_loadb(sm->body, sm->len, 0, NULL);
-	m = json_is_object(j) ? json_object_get(j, "message") : NULL;
-	if (m == NULL && json_is_object(j))
-		m = json_object_get(j, "detail");
-	if (json_is_string(m))
-		snprintf(buf, len, ": %s", json_string_value(m));
-	else if (j == NULL && sm->len < 200 && sm->body[0] != '<')
-		snprintf(buf, len, ": %s", sm->body);
-	json_decref(j);
-	for (i = 0; buf[i] != '\0'; i++)
-		if (buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\t')
-			buf[i] = ' ';
-}
-
 /* Logs the start of a failing period once, and its end once. */
 static void
 note_health(struct spoolman *sm, int failing, const char *why)
@@ -437,7 +327,7 @@ classify(struct spoolman *sm, const char *what, CURLcode rc, long sent,
 	}
 	if (st >= 200 && st < 300)
 		return SPOOLMAN_OK;
-	server_message(sm, msg, sizeof(msg));
+	spoolman_error_detail(sm->resp.data, sm->resp.len, msg, sizeof(msg));
 	errbuf_set(err, "%s: HTTP %ld%s", what, st, msg);
 	if (st >= 300 && st < 400) {
 		errbuf_set(err, "%s: HTTP %ld redirect not followed (check "
@@ -455,7 +345,7 @@ classify(struct spoolman *sm, const char *what, CURLcode rc, long sent,
 
 /*
  * Runs one request, "GET" or "PUT" (with body), on a fresh connection that is closed after it.  Returns the class;
- * the response body is in sm->body (sm->len bytes).
+ * the response body is in sm->resp.
  */
 static enum spoolman_result
 perform(struct spoolman *sm, const char *method, const char *path,
@@ -474,9 +364,7 @@ perform(struct spoolman *sm, const char *method, const char *path,
 		return SPOOLMAN_REFUSED;
 	}
 	snprintf(what, sizeof(what), "%s %s", method, path);
-	sm->len = 0;
-	if (sm->body != NULL)
-		sm->body[0] = '\0';
+	spoolman_body_reset(&sm->resp);
 	sm->curlerr[0] = '\0';
 	sm->status = 0;
 	sm->timed_out = 0;
@@ -531,7 +419,7 @@ get_weight(json_t *obj, const char *key)
 	return isfinite(d) && d >= 0 ? d : NAN;
 }
 
-/* Parses sm->body as a spool.  0, or -1 with err set when it is not one. */
+/* Parses sm->resp as a spool.  0, or -1 with err set when it is not one. */
 static int
 parse_spool(struct spoolman *sm, int spool_id, struct spoolman_spool *out,
     char *err)
@@ -539,7 +427,7 @@ parse_spool(struct spoolman *sm, int spool_id, struct spoolman_spool *out,
 	json_error_t	 je;
 	json_t		*j, *f;
 
-	j = json_loadb(sm->body != NULL ? sm->body : "", sm->len, 0, &je);
+	j = json_loadb(sm->resp.data != NULL ? sm->resp.data : "", sm->resp.len, 0, &je);
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return errbuf_set(err, "spool %d: the response is not a JSON "
