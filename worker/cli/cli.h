@@ -49,4 +49,11 @@ int	cli_encrypt_legacy(struct db *db);
 /* Prints a result as an aligned table with its column names as the header; NULL shows as "-".  In cmd_printer.c. */
 void	cli_print_table(const struct db_result *r);
 
+/*
+ * The body of every `... list` command: runs sql with its n parameters p on db, prints the rows with
+ * cli_print_table() or, when there are none, the line `empty`; closes db.  Returns the exit status: 0, or 1 after
+ * printing "spoolkeeper: <cmd>: <error>".  In cmd_printer.c.
+ */
+int	cli_list(struct db *db, const char *cmd, const char *sql, int n, const char *const *p, const char *empty);
+
 #endif

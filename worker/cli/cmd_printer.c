@@ -301,12 +301,30 @@ cli_print_table(const struct db_result *r)
 	free(w);
 }
 
+int
+cli_list(struct db *db, const char *cmd, const char *sql, int n, const char *const *p, const char *empty)
+{
+	struct db_result	*r;
+	char			 err[ERRBUF_LEN];
+
+	if (db_exec(db, sql, n, p, &r, err) == -1) {
+		fprintf(stderr, "spoolkeeper: %s: %s\n", cmd, err);
+		db_close(db);
+		return 1;
+	}
+	if (db_result_rows(r) == 0)
+		printf("%s\n", empty);
+	else
+		cli_print_table(r);
+	db_result_free(r);
+	db_close(db);
+	return fflush(stdout) == EOF ? 1 : 0;
+}
+
 static int
 printer_list(int argc, char *argv[])
 {
 	struct db		*db;
-	struct db_result	*r;
-	char			 err[ERRBUF_LEN];
 
 	if (argc != 1) {
 		fprintf(stderr, "spoolkeeper: printer list: unexpected argument "
@@ -316,21 +334,10 @@ printer_list(int argc, char *argv[])
 	if (cli_db_open("printer list", &db) == -1)
 		return 1;
 	/* Never the access code. */
-	if (db_exec(db, "SELECT id, name, serial, host, model, mqtt_port AS mqtt,"
+	return cli_list(db, "printer list", "SELECT id, name, serial, host, model, mqtt_port AS mqtt,"
 	    " ftps_port AS ftps, CASE WHEN insecure_tls THEN 'insecure' ELSE "
 	    "'verified' END AS tls, CASE WHEN enabled THEN 'yes' ELSE 'no' END "
-	    "AS enabled FROM printers ORDER BY id", 0, NULL, &r, err) == -1) {
-		fprintf(stderr, "spoolkeeper: printer list: %s\n", err);
-		db_close(db);
-		return 1;
-	}
-	if (db_result_rows(r) == 0)
-		printf("no printers yet (spoolkeeper printer add ...)\n");
-	else
-		cli_print_table(r);
-	db_result_free(r);
-	db_close(db);
-	return fflush(stdout) == EOF ? 1 : 0;
+	    "AS enabled FROM printers ORDER BY id", 0, NULL, "no printers yet (spoolkeeper printer add ...)");
 }
 
 int

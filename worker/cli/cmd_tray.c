@@ -325,9 +325,7 @@ tray_list(int argc, char *argv[])
 {
 	struct printer		 pr;
 	struct db		*db;
-	struct db_result	*r;
 	const char		*printer = NULL, *p[2];
-	char			 err[ERRBUF_LEN];
 	int			 i, history = 0;
 
 	for (i = 1; i < argc; i++) {
@@ -349,25 +347,14 @@ tray_list(int argc, char *argv[])
 	}
 	p[0] = printer != NULL ? pr.id : NULL;
 	p[1] = history ? "true" : "false";
-	if (db_exec(db, "SELECT p.name AS printer, a.tray, tray_label(a.tray) AS "
+	return cli_list(db, "tray list", "SELECT p.name AS printer, a.tray, tray_label(a.tray) AS "
 	    "label, a.spool_id AS spool, to_char(a.valid_from, "
 	    "'YYYY-MM-DD HH24:MI:SS') AS since, to_char(a.valid_to, "
 	    "'YYYY-MM-DD HH24:MI:SS') AS until FROM tray_assignments a JOIN "
 	    "printers p ON p.id = a.printer_id WHERE ($1::bigint IS NULL OR "
 	    "a.printer_id = $1::bigint) AND (a.valid_to IS NULL OR $2::boolean) "
-	    "ORDER BY p.name, a.tray, a.valid_from, a.id", 2, p, &r, err) == -1) {
-		fprintf(stderr, "spoolkeeper: tray list: %s\n", err);
-		db_close(db);
-		return 1;
-	}
-	if (db_result_rows(r) == 0)
-		printf("no spools in trays (spoolkeeper tray set PRINTER TRAY "
-		    "SPOOL_ID)\n");
-	else
-		cli_print_table(r);
-	db_result_free(r);
-	db_close(db);
-	return fflush(stdout) == EOF;
+	    "ORDER BY p.name, a.tray, a.valid_from, a.id", 2, p,
+	    "no spools in trays (spoolkeeper tray set PRINTER TRAY SPOOL_ID)");
 }
 
 int

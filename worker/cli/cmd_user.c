@@ -262,8 +262,6 @@ static int
 user_list(int argc, char *argv[])
 {
 	struct db		*db;
-	struct db_result	*r;
-	char			 err[ERRBUF_LEN];
 
 	if (argc != 1) {
 		fprintf(stderr, "spoolkeeper: user list: unexpected argument '%s' (%s)\n", argv[1], USAGE);
@@ -272,21 +270,10 @@ user_list(int argc, char *argv[])
 	if (cli_db_open("user list", &db) == -1)
 		return 1;
 	/* Never the password hash. */
-	if (db_exec(db, "SELECT id, username AS name, role, CASE WHEN disabled THEN 'disabled' ELSE "
-	    "'enabled' END AS state, to_char(created_at, 'YYYY-MM-DD') AS created, "
+	return cli_list(db, "user list", "SELECT id, username AS name, role, CASE WHEN disabled THEN 'disabled' "
+	    "ELSE 'enabled' END AS state, to_char(created_at, 'YYYY-MM-DD') AS created, "
 	    "to_char(last_login_at, 'YYYY-MM-DD HH24:MI') AS last_login FROM users ORDER BY id", 0, NULL,
-	    &r, err) == -1) {
-		fprintf(stderr, "spoolkeeper: user list: %s\n", err);
-		db_close(db);
-		return 1;
-	}
-	if (db_result_rows(r) == 0)
-		printf("no users yet (spoolkeeper setup-token, or spoolkeeper user add NAME --admin)\n");
-	else
-		cli_print_table(r);
-	db_result_free(r);
-	db_close(db);
-	return fflush(stdout) == EOF ? 1 : 0;
+	    "no users yet (spoolkeeper setup-token, or spoolkeeper user add NAME --admin)");
 }
 
 int
