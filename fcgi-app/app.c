@@ -1,5 +1,6 @@
 /* app.c: one request from start to end: routing, session, CSRF, role, JSON body, handler, headers. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,9 @@
 #define API_PREFIX	"/api/v1"
 #define ID_MAX		9007199254740992LL	/* 2^53: exact in every JSON number */
 
+/* The whole number in environment variable name when it is one within [min, max], else def. */
 static long
-env_seconds(const char *name, long def)
+env_number(const char *name, long min, long max, long def)
 {
 	const char	*v = getenv(name);
 	char		*end;
@@ -30,7 +32,7 @@ env_seconds(const char *name, long def)
 		return def;
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (errno != 0 || *end != '\0' || n < 1)
+	if (errno != 0 || *end != '\0' || n < min || n > max)
 		return def;
 	return n;
 }
@@ -42,9 +44,10 @@ app_new(const char *conninfo, const char *key_file)
 	char		 err[ERRBUF_LEN];
 
 	app->conninfo = xstrdup(conninfo);
-	app->session_idle = env_seconds("SPOOLKEEPER_SESSION_IDLE", APP_SESSION_IDLE_DEFAULT);
-	app->session_max = env_seconds("SPOOLKEEPER_SESSION_MAX", APP_SESSION_MAX_DEFAULT);
-	app->spoolman_timeout_ms = env_seconds("SPOOLKEEPER_SPOOLMAN_TIMEOUT_MS", 5000);
+	app->session_idle = env_number("SPOOLKEEPER_SESSION_IDLE", 1, LONG_MAX, APP_SESSION_IDLE_DEFAULT);
+	app->session_max = env_number("SPOOLKEEPER_SESSION_MAX", 1, LONG_MAX, APP_SESSION_MAX_DEFAULT);
+	app->spoolman_timeout_ms = env_number("SPOOLKEEPER_SPOOLMAN_TIMEOUT_MS", 1, LONG_MAX, 5000);
+	app->status_cache_ms = env_number("SPOOLKEEPER_STATUS_CACHE_MS", 0, 60000, APP_STATUS_CACHE_MS_DEFAULT);
 	if (db_open(app->conninfo, &app->db, err) == -1)
 		fprintf(stderr, "spoolkeeper-web[%ld]: %s (will retry on each request)\n", (long)getpid(), err);
 	if (secret_key_load(key_file != NULL ? key_file : conf_key_file(), &app->key, err) == -1)
@@ -405,10 +408,8 @@ dispatch(struct ctx *c)
 			ctx_fail(c, 404, "not_found", "no such route");
 		return;
 	}
-	if (!(found->flags & ROUTE_PUBLIC) || state_changing(req->method) || strcmp(found->pattern, "/setup") == 0) {
-		if (db_ready(c) == -1 || auth_session(c) == -1)
-			return;
-	}
+	if (!(found->flags & ROUTE_NO_SESSION) && (db_ready(c) == -1 || auth_session(c) == -1))
+		return;
 	if (!(found->flags & ROUTE_PUBLIC) && !c->logged_in) {
 		ctx_fail(c, 401, "unauthorized", "log in first");
 		return;

@@ -18,6 +18,7 @@ struct secret_key;
 #define APP_SESSION_IDLE_DEFAULT	(3 * 24 * 3600)	/* seconds without a request */
 #define APP_SESSION_MAX_DEFAULT		(30 * 24 * 3600)	/* seconds after login, whatever happens */
 #define APP_JSON_MAX_DEPTH		16
+#define APP_STATUS_CACHE_MS_DEFAULT	1000	/* h_status.c's dashboard cache */
 
 /* One web process's state: its database connection and settings.  Handlers only read it. */
 struct app {
@@ -27,6 +28,7 @@ struct app {
 	long			 session_idle;	/* seconds */
 	long			 session_max;	/* seconds */
 	long			 spoolman_timeout_ms;
+	long			 status_cache_ms;	/* how long the dashboard answer is kept; 0: not at all */
 	unsigned long long	 requests;	/* served by this process */
 };
 
@@ -41,7 +43,9 @@ struct app_user {
 enum {
 	ROUTE_PUBLIC	= 1 << 0,	/* no login needed */
 	ROUTE_ADMIN	= 1 << 1,	/* an admin only (others get 403) */
-	ROUTE_NO_CSRF	= 1 << 2	/* a state change allowed without a session (log in, first setup) */
+	ROUTE_NO_CSRF	= 1 << 2,	/* a state change allowed without a session (log in, first setup) */
+	ROUTE_NO_SESSION = 1 << 3	/* public, and never looks at the session (health: works while the database
+					 * does not) */
 };
 
 /* The context of one request, handed to its handler. */
@@ -62,7 +66,8 @@ struct ctx {
 /*
  * Opens the state of one web process: connects to conninfo (a failure is not fatal: the first request tries
  * again and answers 503 meanwhile) and loads the key file (NULL path: conf_key_file(); a missing key only disables
- * storing access codes).  Reads SPOOLKEEPER_SESSION_IDLE and SPOOLKEEPER_SESSION_MAX (seconds) when set.
+ * storing access codes).  Reads SPOOLKEEPER_SESSION_IDLE and SPOOLKEEPER_SESSION_MAX (seconds),
+ * SPOOLKEEPER_SPOOLMAN_TIMEOUT_MS and SPOOLKEEPER_STATUS_CACHE_MS (0 to 60000) when set, once.
  * Returns a new app (app_free() it).
  */
 struct app	*app_new(const char *conninfo, const char *key_file);

@@ -78,20 +78,6 @@ status_cache_invalidate(void)
 	cache_gen++;
 }
 
-/* The cache's lifetime in ms: SPOOLKEEPER_STATUS_CACHE_MS (0 to 60000), else STATUS_CACHE_MS. */
-static long
-cache_ms(void)
-{
-	const char	*v = getenv("SPOOLKEEPER_STATUS_CACHE_MS");
-	char		*end;
-	long		 n;
-
-	if (v == NULL || *v == '\0')
-		return STATUS_CACHE_MS;
-	n = strtol(v, &end, 10);
-	return *end != '\0' || n < 0 || n > 60000 ? STATUS_CACHE_MS : n;
-}
-
 static long long
 age_ms(const struct timespec *at, const struct timespec *now)
 {
@@ -153,7 +139,7 @@ h_status_all(struct ctx *c)
 	const char	*params[3] = { ctx_num(uid, c->user.id), c->user.admin ? "true" : "false", NULL };
 	struct cached	*hit, *slot;
 	struct timespec	 now;
-	long		 ttl = cache_ms();
+	long		 ttl = c->app->status_cache_ms;
 	json_t		*j;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);

@@ -55,7 +55,7 @@ const struct route routes[] = {
 	{ "POST",	"/settings/check",		h_settings_check,	ROUTE_ADMIN },
 
 	/* Health */
-	{ "GET",	"/health",			h_health,		ROUTE_PUBLIC },
+	{ "GET",	"/health",			h_health,		ROUTE_PUBLIC | ROUTE_NO_SESSION },
 
 	{ NULL, NULL, NULL, 0 }
 };

@@ -14,9 +14,6 @@
 #define STATUS_STR_(x)		#x
 #define STATUS_STR(x)		STATUS_STR_(x)
 
-/* Default lifetime of a cached dashboard in one web process (SPOOLKEEPER_STATUS_CACHE_MS; 0 turns it off). */
-#define STATUS_CACHE_MS		1000
-
 /*
  * CTEs of the trays of the printers in a CTE vp (column id) that the statement defines first: what each printer
  * reports (printer_status.status "trays", as worker/status_json.c writes them; rows whose tray is not a valid
@@ -60,7 +57,7 @@
 
 /*
  * Forgets every dashboard this process has cached; called after a change that shows on it (printers, trays).
- * Other processes see the change when their copy expires (STATUS_CACHE_MS).
+ * Other processes see the change when their copy expires (app->status_cache_ms).
  */
 void	 status_cache_invalidate(void);
 

@@ -108,18 +108,6 @@ queue(long long ledger, const char *state)
 	return o;
 }
 
-static void
-grant(long long user, long long printer, const char *level)
-{
-	char		 u[24], pr[24];
-	const char	*p[3] = { u, pr, level };
-
-	snprintf(u, sizeof(u), "%lld", user);
-	snprintf(pr, sizeof(pr), "%lld", printer);
-	wt_sql(app, "INSERT INTO printer_access (user_id, printer_id, level) VALUES ($1::bigint, $2::bigint, $3)",
-	    3, p);
-}
-
 /*
  * The history every test starts with (all times UTC):
  *   j1 alpha finished 2024-03-01 10:00 "cube" (mia): filament 0 PLA (density 1.24, plan 300 mm 0.9 g), filament
@@ -146,8 +134,8 @@ setup(void)
 	u_una = wt_user(app, "una", PW, "member");
 	pa = new_printer("alpha");
 	pb = new_printer("beta");
-	grant(u_mia, pa, "viewer");
-	grant(u_oscar, pa, "operator");
+	wt_grant(app, u_mia, pa, "viewer");
+	wt_grant(app, u_oscar, pa, "operator");
 	j1 = new_job(pa, "k1", "finished", "2024-03-01 10:00:00+00", "cube", "-x.gcode", u_mia);
 	j2 = new_job(pa, "k2", "failed", "2024-03-05 08:00:00+00", "=HYPERLINK(\"x\"),bad", "plate_1.gcode",
 	    u_oscar);

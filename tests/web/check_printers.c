@@ -78,32 +78,6 @@ add_printer(const char *name, const char *serial)
 	return id;
 }
 
-static void
-grant(long long user, long long printer, const char *level)
-{
-	char		 u[24], p[24];
-	const char	*params[3] = { u, p, level };
-
-	snprintf(u, sizeof(u), "%lld", user);
-	snprintf(p, sizeof(p), "%lld", printer);
-	wt_sql(app, "INSERT INTO printer_access (user_id, printer_id, level) VALUES ($1::bigint, $2::bigint, $3)",
-	    3, params);
-}
-
-static const char *
-jstr(const json_t *o, const char *k)
-{
-	const json_t	*v = json_object_get(o, k);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static long long
-jint(const json_t *o, const char *k)
-{
-	return json_integer_value(json_object_get(o, k));
-}
-
 START_TEST(test_crud)
 {
 	struct wt_reply	 r;
@@ -115,13 +89,13 @@ START_TEST(test_crud)
 	snprintf(path, sizeof(path), "/api/v1/printers/%lld", id);
 	r = wt_call(app, &admin, "GET", path, NULL);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(jstr(r.json, "name"), "X1C Garage");
-	ck_assert_str_eq(jstr(r.json, "serial"), "01S00C123456789");
-	ck_assert_str_eq(jstr(r.json, "access"), "admin");
+	ck_assert_str_eq(wt_jstr(r.json, "name"), "X1C Garage");
+	ck_assert_str_eq(wt_jstr(r.json, "serial"), "01S00C123456789");
+	ck_assert_str_eq(wt_jstr(r.json, "access"), "admin");
 	ck_assert(json_is_true(json_object_get(r.json, "access_code_set")));
 	ck_assert(json_is_true(json_object_get(r.json, "access_code_encrypted")));
-	ck_assert_int_eq(jint(r.json, "mqtt_port"), 8883);
-	ck_assert_int_eq(jint(r.json, "ftps_port"), 990);
+	ck_assert_int_eq(wt_jint(r.json, "mqtt_port"), 8883);
+	ck_assert_int_eq(wt_jint(r.json, "ftps_port"), 990);
 	ck_assert(json_is_true(json_object_get(r.json, "enabled")));
 	ck_assert_ptr_null(json_object_get(r.json, "access_code"));
 	ck_assert_ptr_null(strstr(r.body, CODE));
@@ -137,9 +111,9 @@ START_TEST(test_crud)
 	r = wt_call(app, &admin, "PATCH", path, "{\"name\":\"X1C Attic\",\"model\":null,\"access_code\":\"87654321\","
 	    "\"mqtt_port\":18883,\"insecure_tls\":true,\"enabled\":false,\"owner_id\":null}");
 	ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
-	ck_assert_str_eq(jstr(r.json, "name"), "X1C Attic");
+	ck_assert_str_eq(wt_jstr(r.json, "name"), "X1C Attic");
 	ck_assert(json_is_null(json_object_get(r.json, "model")));
-	ck_assert_int_eq(jint(r.json, "mqtt_port"), 18883);
+	ck_assert_int_eq(wt_jint(r.json, "mqtt_port"), 18883);
 	ck_assert(json_is_true(json_object_get(r.json, "insecure_tls")));
 	ck_assert(json_is_false(json_object_get(r.json, "enabled")));
 	ck_assert_ptr_null(strstr(r.body, "87654321"));
@@ -156,7 +130,7 @@ START_TEST(test_crud)
 		snprintf(body, sizeof(body), "{\"owner_id\":%lld}", uop);
 		r = wt_call(app, &admin, "PATCH", path, body);
 		ck_assert_int_eq(r.status, 200);
-		ck_assert_str_eq(jstr(r.json, "owner"), "op");
+		ck_assert_str_eq(wt_jstr(r.json, "owner"), "op");
 		wt_free(&r);
 	}
 	r = wt_call(app, &admin, "GET", "/api/v1/printers", NULL);
@@ -206,8 +180,8 @@ START_TEST(test_validation)
 		r = wt_call(app, &admin, "POST", "/api/v1/printers", bad[i]);
 		ck_assert_msg(r.status == 400, "%s: %d %s", bad[i], r.status, r.body);
 		/* Jansson itself refuses \u0000: bad_json. */
-		ck_assert(strcmp(jstr(r.json, "error"), "invalid") == 0 ||
-		    strcmp(jstr(r.json, "error"), "bad_json") == 0);
+		ck_assert(strcmp(wt_jstr(r.json, "error"), "invalid") == 0 ||
+		    strcmp(wt_jstr(r.json, "error"), "bad_json") == 0);
 		wt_free(&r);
 	}
 	ck_assert_str_eq(wt_sql(app, "SELECT count(*) FROM printers", 0, NULL), "0");
@@ -216,10 +190,10 @@ START_TEST(test_validation)
 	    "\"model\":\"%s\"}", sqli, xss);
 	r = wt_call(app, &admin, "POST", "/api/v1/printers", body);
 	ck_assert_msg(r.status == 201, "%d %s", r.status, r.body);
-	ck_assert_str_eq(jstr(r.json, "name"), sqli);
-	ck_assert_str_eq(jstr(r.json, "model"), xss);
+	ck_assert_str_eq(wt_jstr(r.json, "name"), sqli);
+	ck_assert_str_eq(wt_jstr(r.json, "model"), xss);
 	ck_assert_ptr_null(strchr(r.body, '<'));
-	id = jint(r.json, "id");
+	id = wt_jint(r.json, "id");
 	wt_free(&r);
 	ck_assert_str_eq(wt_sql(app, "SELECT count(*) FROM users", 0, NULL), "4");
 	ck_assert_str_eq(wt_sql(app, "SELECT model FROM printers", 0, NULL), xss);
@@ -255,8 +229,8 @@ START_TEST(test_no_key)
 	r = wt_call(app, &admin, "POST", "/api/v1/printers", "{\"name\":\"A1\",\"host\":\"h\",\"serial\":\"S2\","
 	    "\"access_code\":\"12345678\"}");
 	ck_assert_int_eq(r.status, 503);
-	ck_assert_str_eq(jstr(r.json, "error"), "no_key");
-	ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "spoolkeeper key init"));
+	ck_assert_str_eq(wt_jstr(r.json, "error"), "no_key");
+	ck_assert_ptr_nonnull(strstr(wt_jstr(r.json, "detail"), "spoolkeeper key init"));
 	wt_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/printers/%lld", id);
 	ck_assert_int_eq(status_of(&admin, "PATCH", path, "{\"access_code\":\"12345678\"}"), 503);
@@ -279,8 +253,8 @@ START_TEST(test_delete_with_history)
 	snprintf(path, sizeof(path), "/api/v1/printers/%lld", id);
 	r = wt_call(app, &admin, "DELETE", path, NULL);
 	ck_assert_int_eq(r.status, 409);
-	ck_assert_str_eq(jstr(r.json, "error"), "conflict");
-	ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "\"enabled\": false"));
+	ck_assert_str_eq(wt_jstr(r.json, "error"), "conflict");
+	ck_assert_ptr_nonnull(strstr(wt_jstr(r.json, "detail"), "\"enabled\": false"));
 	wt_free(&r);
 	ck_assert_int_eq(status_of(&admin, "PATCH", path, "{\"enabled\":false}"), 200);
 	ck_assert_str_eq(wt_sql(app, "SELECT enabled FROM printers", 0, NULL), "f");
@@ -295,13 +269,13 @@ START_TEST(test_visibility)
 	const char	*tails[] = { "", "/status", "/trays" };
 	size_t		 i;
 
-	grant(uop, p1, "operator");
-	grant(uview, p2, "viewer");
+	wt_grant(app, uop, p1, "operator");
+	wt_grant(app, uview, p2, "viewer");
 	members();
 	r = wt_call(app, &op, "GET", "/api/v1/printers", NULL);
 	ck_assert_int_eq(json_array_size(r.json), 1);
-	ck_assert_str_eq(jstr(json_array_get(r.json, 0), "name"), "Printer 1");
-	ck_assert_str_eq(jstr(json_array_get(r.json, 0), "access"), "operator");
+	ck_assert_str_eq(wt_jstr(json_array_get(r.json, 0), "name"), "Printer 1");
+	ck_assert_str_eq(wt_jstr(json_array_get(r.json, 0), "access"), "operator");
 	wt_free(&r);
 	r = wt_call(app, &other, "GET", "/api/v1/printers", NULL);
 	ck_assert_int_eq(r.status, 200);
@@ -329,8 +303,8 @@ START_TEST(test_visibility)
 	r = wt_call(app, &view, "GET", "/api/v1/status", NULL);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "printers")), 1);
-	ck_assert_int_eq(jint(json_array_get(json_object_get(r.json, "printers"), 0), "id"), p2);
-	ck_assert_str_eq(jstr(json_array_get(json_object_get(r.json, "printers"), 0), "access"), "viewer");
+	ck_assert_int_eq(wt_jint(json_array_get(json_object_get(r.json, "printers"), 0), "id"), p2);
+	ck_assert_str_eq(wt_jstr(json_array_get(json_object_get(r.json, "printers"), 0), "access"), "viewer");
 	wt_free(&r);
 	r = wt_call(app, &other, "GET", "/api/v1/status", NULL);
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "printers")), 0);
@@ -372,21 +346,21 @@ START_TEST(test_trays)
 
 	wt_spoolman_start(&sm, NULL);
 	wt_spoolman_use(app, &sm);
-	grant(uop, p1, "operator");
-	grant(uview, p1, "viewer");
-	grant(uview, p2, "viewer");
+	wt_grant(app, uop, p1, "operator");
+	wt_grant(app, uview, p1, "viewer");
+	wt_grant(app, uview, p2, "viewer");
 	members();
 	/* An operator maps spool 1; Spoolman confirms it and its copy is cached. */
 	r = put_tray(&op, p1, 0, "{\"spool_id\":1}");
 	ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
-	ck_assert_str_eq(jstr(r.json, "spoolman"), "ok");
-	ck_assert_str_eq(jstr(r.json, "label"), "AMS 1 slot 1");
+	ck_assert_str_eq(wt_jstr(r.json, "spoolman"), "ok");
+	ck_assert_str_eq(wt_jstr(r.json, "label"), "AMS 1 slot 1");
 	ck_assert(json_is_null(json_object_get(r.json, "previous_spool_id")));
 	sp = json_object_get(r.json, "spool");
-	ck_assert_int_eq(jint(sp, "id"), 1);
-	ck_assert_str_eq(jstr(sp, "name"), "PLA Basic Black");
-	ck_assert_str_eq(jstr(sp, "vendor"), "Bambu Lab");
-	ck_assert_ptr_nonnull(jstr(sp, "since"));
+	ck_assert_int_eq(wt_jint(sp, "id"), 1);
+	ck_assert_str_eq(wt_jstr(sp, "name"), "PLA Basic Black");
+	ck_assert_str_eq(wt_jstr(sp, "vendor"), "Bambu Lab");
+	ck_assert_ptr_nonnull(wt_jstr(sp, "since"));
 	wt_free(&r);
 	ck_assert_str_eq(wt_sql(app, "SELECT spool->'filament'->>'name' FROM spool_cache WHERE spool_id = 1", 0,
 	    NULL), "PLA Basic Black");
@@ -398,11 +372,11 @@ START_TEST(test_trays)
 	/* In another tray: 409 unless told to move it. */
 	r = put_tray(&op, p1, 5, "{\"spool_id\":1}");
 	ck_assert_int_eq(r.status, 409);
-	ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "move"));
+	ck_assert_ptr_nonnull(strstr(wt_jstr(r.json, "detail"), "move"));
 	wt_free(&r);
 	r = put_tray(&op, p1, 5, "{\"spool_id\":1,\"move\":true}");
 	ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
-	ck_assert_int_eq(jint(json_object_get(r.json, "moved_from"), "tray"), 0);
+	ck_assert_int_eq(wt_jint(json_object_get(r.json, "moved_from"), "tray"), 0);
 	wt_free(&r);
 	ck_assert_str_eq(wt_sql(app, "SELECT count(*) FROM tray_assignments WHERE valid_to IS NULL", 0, NULL), "1");
 	ck_assert_str_eq(wt_sql(app, "SELECT tray FROM tray_assignments WHERE valid_to IS NULL", 0, NULL), "5");
@@ -410,7 +384,7 @@ START_TEST(test_trays)
 	/* A new spool in a full tray replaces it; the old one is named. */
 	r = put_tray(&op, p1, 5, "{\"spool_id\":2}");
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_int_eq(jint(r.json, "previous_spool_id"), 1);
+	ck_assert_int_eq(wt_jint(r.json, "previous_spool_id"), 1);
 	wt_free(&r);
 	/* A viewer may look but not map; a printer one cannot see is 404. */
 	ck_assert_int_eq(put_tray_status(&view, p1, 1, "{\"spool_id\":3}"), 403);
@@ -425,8 +399,8 @@ START_TEST(test_trays)
 	ck_assert_int_eq(put_tray_status(&op, p1, 1, "{\"spool_id\":4,\"move\":true}"), 403);
 	r = put_tray(&op, p1, 1, "{\"spool_id\":4}");
 	ck_assert_int_eq(r.status, 409);
-	ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "cannot see"));
-	ck_assert_ptr_null(strstr(jstr(r.json, "detail"), "Printer 3"));
+	ck_assert_ptr_nonnull(strstr(wt_jstr(r.json, "detail"), "cannot see"));
+	ck_assert_ptr_null(strstr(wt_jstr(r.json, "detail"), "Printer 3"));
 	wt_free(&r);
 	/* The admin moves across printers. */
 	ck_assert_int_eq(put_tray_status(&admin, p1, 1, "{\"spool_id\":4,\"move\":true}"), 200);
@@ -447,26 +421,26 @@ START_TEST(test_trays)
 	/* A spool Spoolman does not have. */
 	r = put_tray(&op, p1, 2, "{\"spool_id\":999}");
 	ck_assert_int_eq(r.status, 400);
-	ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "no spool 999 in Spoolman"));
+	ck_assert_ptr_nonnull(strstr(wt_jstr(r.json, "detail"), "no spool 999 in Spoolman"));
 	wt_free(&r);
 	/* Spoolman down: the mapping is still made, and the answer says so. */
 	wt_spoolman_stop(&sm);
 	r = put_tray(&op, p1, 3, "{\"spool_id\":77}");
 	ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
-	ck_assert_str_eq(jstr(r.json, "spoolman"), "unreachable");
-	ck_assert_int_eq(jint(json_object_get(r.json, "spool"), "id"), 77);
+	ck_assert_str_eq(wt_jstr(r.json, "spoolman"), "unreachable");
+	ck_assert_int_eq(wt_jint(json_object_get(r.json, "spool"), "id"), 77);
 	ck_assert(json_is_null(json_object_get(json_object_get(r.json, "spool"), "name")));
 	wt_free(&r);
 	wt_sql(app, "DELETE FROM settings", 0, NULL);
 	r = put_tray(&op, p1, 3, "{\"spool_id\":78}");
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(jstr(r.json, "spoolman"), "not_configured");
+	ck_assert_str_eq(wt_jstr(r.json, "spoolman"), "not_configured");
 	wt_free(&r);
 	/* Empty a tray: the assignment is closed, not deleted. */
 	r = put_tray(&op, p1, 3, "{\"spool_id\":null}");
 	ck_assert_int_eq(r.status, 200);
 	ck_assert(json_is_null(json_object_get(r.json, "spool")));
-	ck_assert_int_eq(jint(r.json, "previous_spool_id"), 78);
+	ck_assert_int_eq(wt_jint(r.json, "previous_spool_id"), 78);
 	wt_free(&r);
 	ck_assert_str_eq(wt_sql(app, "SELECT count(*) FROM tray_assignments WHERE spool_id = 78 AND valid_to IS NOT "
 	    "NULL", 0, NULL), "1");
@@ -478,7 +452,7 @@ START_TEST(test_trays)
 		r = wt_call(app, &view, "GET", path, NULL);
 		ck_assert_int_eq(r.status, 200);
 		ck_assert_int_eq(json_array_size(json_object_get(r.json, "trays")), 2);
-		ck_assert_int_eq(jint(json_array_get(json_object_get(r.json, "trays"), 0), "tray"), 1);
+		ck_assert_int_eq(wt_jint(json_array_get(json_object_get(r.json, "trays"), 0), "tray"), 1);
 		wt_free(&r);
 	}
 }
@@ -540,7 +514,7 @@ unit_of(const json_t *printer, long long unit)
 	size_t		 i;
 
 	json_array_foreach(json_object_get(printer, "units"), i, u)
-		if (jint(u, "unit") == unit)
+		if (wt_jint(u, "unit") == unit)
 			return u;
 	return NULL;
 }
@@ -554,55 +528,55 @@ START_TEST(test_dashboard)
 
 	r = wt_call(app, &admin, "GET", "/api/v1/status", NULL);
 	ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
-	ck_assert_int_eq(jint(r.json, "stale_after_s"), 180);
-	ck_assert_ptr_nonnull(jstr(r.json, "generated_at"));
+	ck_assert_int_eq(wt_jint(r.json, "stale_after_s"), 180);
+	ck_assert_ptr_nonnull(wt_jstr(r.json, "generated_at"));
 	ck_assert_ptr_null(strchr(r.body, '<'));
 	pr = json_array_get(json_object_get(r.json, "printers"), 0);
-	ck_assert_int_eq(jint(pr, "id"), p);
+	ck_assert_int_eq(wt_jint(pr, "id"), p);
 	ck_assert(json_is_true(json_object_get(pr, "connected")));
 	ck_assert(json_is_false(json_object_get(pr, "stale")));
-	ck_assert_str_eq(jstr(pr, "state"), "RUNNING");
-	ck_assert_int_eq(jint(pr, "layer"), 57);
-	ck_assert_int_eq(jint(pr, "total_layers"), 212);
-	ck_assert_int_eq(jint(pr, "percent"), 27);
-	ck_assert_int_eq(jint(pr, "remaining_min"), 94);
+	ck_assert_str_eq(wt_jstr(pr, "state"), "RUNNING");
+	ck_assert_int_eq(wt_jint(pr, "layer"), 57);
+	ck_assert_int_eq(wt_jint(pr, "total_layers"), 212);
+	ck_assert_int_eq(wt_jint(pr, "percent"), 27);
+	ck_assert_int_eq(wt_jint(pr, "remaining_min"), 94);
 	ck_assert(json_real_value(json_object_get(json_object_get(pr, "temps"), "nozzle")) > 219.8);
-	ck_assert_str_eq(jstr(pr, "subtask_name"), "Benchy <v2>");
-	ck_assert_int_eq(jint(pr, "needs_review"), 1);
+	ck_assert_str_eq(wt_jstr(pr, "subtask_name"), "Benchy <v2>");
+	ck_assert_int_eq(wt_jint(pr, "needs_review"), 1);
 	job = json_object_get(pr, "job");
-	ck_assert_str_eq(jstr(job, "state"), "running");
-	ck_assert_int_eq(jint(job, "layer_count"), 212);
-	ck_assert_int_eq(jint(job, "reported_layer"), 57);
-	ck_assert_int_eq(jint(job, "checkpoint_layer"), 55);
+	ck_assert_str_eq(wt_jstr(job, "state"), "running");
+	ck_assert_int_eq(wt_jint(job, "layer_count"), 212);
+	ck_assert_int_eq(wt_jint(job, "reported_layer"), 57);
+	ck_assert_int_eq(wt_jint(job, "checkpoint_layer"), 55);
 	/* Units: AMS 0 (4 trays), AMS HT 128 (mapped, not reported), the external 254; the unknown unit is left out. */
 	ck_assert_int_eq(json_array_size(json_object_get(pr, "units")), 3);
 	u = unit_of(pr, 0);
-	ck_assert_str_eq(jstr(u, "kind"), "ams");
+	ck_assert_str_eq(wt_jstr(u, "kind"), "ams");
 	ck_assert_int_eq(json_array_size(json_object_get(u, "trays")), 4);
 	t = json_array_get(json_object_get(u, "trays"), 0);
-	ck_assert_str_eq(jstr(t, "type"), "PLA");
-	ck_assert_str_eq(jstr(t, "color"), "000000FF");
-	ck_assert_int_eq(jint(t, "remain"), 85);
-	ck_assert_str_eq(jstr(json_object_get(t, "spool"), "name"), "PLA Basic Black");
+	ck_assert_str_eq(wt_jstr(t, "type"), "PLA");
+	ck_assert_str_eq(wt_jstr(t, "color"), "000000FF");
+	ck_assert_int_eq(wt_jint(t, "remain"), 85);
+	ck_assert_str_eq(wt_jstr(json_object_get(t, "spool"), "name"), "PLA Basic Black");
 	ck_assert(json_real_value(json_object_get(json_object_get(t, "spool"), "remaining_weight")) == 912.5);
 	ck_assert(json_is_null(json_object_get(json_array_get(json_object_get(u, "trays"), 2), "spool")));
 	u = unit_of(pr, 128);
-	ck_assert_str_eq(jstr(u, "kind"), "ams_ht");
+	ck_assert_str_eq(wt_jstr(u, "kind"), "ams_ht");
 	t = json_array_get(json_object_get(u, "trays"), 0);
-	ck_assert_int_eq(jint(json_object_get(t, "spool"), "id"), 3);
+	ck_assert_int_eq(wt_jint(json_object_get(t, "spool"), "id"), 3);
 	ck_assert(json_is_null(json_object_get(json_object_get(t, "spool"), "name")));	/* not cached */
 	ck_assert(json_is_null(json_object_get(t, "type")));
-	ck_assert_str_eq(jstr(unit_of(pr, 254), "kind"), "external");
+	ck_assert_str_eq(wt_jstr(unit_of(pr, 254), "kind"), "external");
 	wt_free(&r);
 	/* One printer's status: the long form of the trays (label, reported, since, vendor). */
 	snprintf(path, sizeof(path), "/api/v1/printers/%lld/status", p);
 	r = wt_call(app, &admin, "GET", path, NULL);
 	ck_assert_int_eq(r.status, 200);
 	t = json_array_get(json_object_get(unit_of(r.json, 0), "trays"), 0);
-	ck_assert_str_eq(jstr(t, "label"), "AMS 1 slot 1");
+	ck_assert_str_eq(wt_jstr(t, "label"), "AMS 1 slot 1");
 	ck_assert(json_is_true(json_object_get(t, "reported")));
-	ck_assert_str_eq(jstr(json_object_get(t, "spool"), "vendor"), "Bambu Lab");
-	ck_assert_ptr_nonnull(jstr(json_object_get(t, "spool"), "since"));
+	ck_assert_str_eq(wt_jstr(json_object_get(t, "spool"), "vendor"), "Bambu Lab");
+	ck_assert_ptr_nonnull(wt_jstr(json_object_get(t, "spool"), "since"));
 	ck_assert(json_is_false(json_object_get(json_array_get(json_object_get(unit_of(r.json, 128), "trays"), 0),
 	    "reported")));
 	wt_free(&r);
@@ -621,7 +595,7 @@ START_TEST(test_dashboard)
 	add_printer("Printer 2", "S2");
 	r = wt_call(app, &admin, "GET", "/api/v1/status", NULL);
 	pr = json_array_get(json_object_get(r.json, "printers"), 1);
-	ck_assert_str_eq(jstr(pr, "name"), "Printer 2");
+	ck_assert_str_eq(wt_jstr(pr, "name"), "Printer 2");
 	ck_assert(json_is_null(json_object_get(pr, "state")));
 	ck_assert(json_is_false(json_object_get(pr, "connected")));
 	ck_assert(json_is_null(json_object_get(pr, "job")));
@@ -667,32 +641,32 @@ START_TEST(test_dashboard_h2d)
 	ck_assert_int_eq(r.status, 200);
 	pr = json_array_get(json_object_get(r.json, "printers"), 0);
 	ck_assert(json_is_true(json_object_get(pr, "connected")));
-	ck_assert_str_eq(jstr(pr, "state"), "RUNNING");
-	ck_assert_int_eq(jint(pr, "layer"), 983);
-	ck_assert_int_eq(jint(pr, "total_layers"), 1525);
-	ck_assert_int_eq(jint(pr, "percent"), 58);
-	ck_assert_int_eq(jint(pr, "tray_now"), 255);
-	ck_assert_str_eq(jstr(pr, "subtask_name"), "Air Slides \xE2\x80\x93 Lightweight, Breathable, Summer-Ready");
+	ck_assert_str_eq(wt_jstr(pr, "state"), "RUNNING");
+	ck_assert_int_eq(wt_jint(pr, "layer"), 983);
+	ck_assert_int_eq(wt_jint(pr, "total_layers"), 1525);
+	ck_assert_int_eq(wt_jint(pr, "percent"), 58);
+	ck_assert_int_eq(wt_jint(pr, "tray_now"), 255);
+	ck_assert_str_eq(wt_jstr(pr, "subtask_name"), "Air Slides \xE2\x80\x93 Lightweight, Breathable, Summer-Ready");
 	ck_assert_ptr_nonnull(strstr(r.body, "Air Slides \\u2013"));		/* ASCII on the wire */
 	ck_assert_int_eq(json_array_size(json_object_get(pr, "units")), 8);
 	for (i = 0; i < 8; i++) {
 		u = json_array_get(json_object_get(pr, "units"), i);
-		ck_assert_int_eq(jint(u, "unit"), units[i]);
-		ck_assert_str_eq(jstr(u, "kind"), kinds[i]);
+		ck_assert_int_eq(wt_jint(u, "unit"), units[i]);
+		ck_assert_str_eq(wt_jstr(u, "kind"), kinds[i]);
 		ck_assert_int_eq(json_array_size(json_object_get(u, "trays")), i < 4 ? 4 : 1);
 	}
 	t = json_array_get(json_object_get(unit_of(pr, 1), "trays"), 1);
-	ck_assert_int_eq(jint(t, "tray"), 5);
-	ck_assert_str_eq(jstr(t, "type"), "PLA");
-	ck_assert_str_eq(jstr(t, "color"), "FF6A13FF");
-	ck_assert_int_eq(jint(t, "remain"), 93);
-	ck_assert_int_eq(jint(json_object_get(t, "spool"), "id"), 11);
+	ck_assert_int_eq(wt_jint(t, "tray"), 5);
+	ck_assert_str_eq(wt_jstr(t, "type"), "PLA");
+	ck_assert_str_eq(wt_jstr(t, "color"), "FF6A13FF");
+	ck_assert_int_eq(wt_jint(t, "remain"), 93);
+	ck_assert_int_eq(wt_jint(json_object_get(t, "spool"), "id"), 11);
 	t = json_array_get(json_object_get(unit_of(pr, 0), "trays"), 1);
 	ck_assert(json_is_false(json_object_get(t, "loaded")));
 	ck_assert(json_is_null(json_object_get(t, "remain")));
-	ck_assert_int_eq(jint(json_object_get(json_array_get(json_object_get(unit_of(pr, 129), "trays"), 0), "spool"),
+	ck_assert_int_eq(wt_jint(json_object_get(json_array_get(json_object_get(unit_of(pr, 129), "trays"), 0), "spool"),
 	    "id"), 12);
-	ck_assert_str_eq(jstr(json_array_get(json_object_get(unit_of(pr, 255), "trays"), 0), "type"), "TPU");
+	ck_assert_str_eq(wt_jstr(json_array_get(json_object_get(unit_of(pr, 255), "trays"), 0), "type"), "TPU");
 	/* Nothing of the raw report that the API does not name (tag UIDs, tray UUIDs) leaks out. */
 	ck_assert_ptr_null(strstr(r.body, "tag_uid"));
 	ck_assert_ptr_null(strstr(r.body, "1C247B9600000100"));
@@ -705,25 +679,24 @@ START_TEST(test_dashboard_cache)
 	long long	 p = live_printer();
 	struct wt_reply	 r;
 
-	setenv("SPOOLKEEPER_STATUS_CACHE_MS", "60000", 1);
+	app->status_cache_ms = 60000;	/* as SPOOLKEEPER_STATUS_CACHE_MS=60000 would */
 	r = wt_call(app, &admin, "GET", "/api/v1/status", NULL);
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "printers")), 1);
 	wt_free(&r);
 	/* The worker's writes show when the copy expires (here: not within the test). */
 	wt_sql(app, "UPDATE printer_status SET status = jsonb_set(status, '{state}', '\"PAUSE\"')", 0, NULL);
 	r = wt_call(app, &admin, "GET", "/api/v1/status", NULL);
-	ck_assert_str_eq(jstr(json_array_get(json_object_get(r.json, "printers"), 0), "state"), "RUNNING");
+	ck_assert_str_eq(wt_jstr(json_array_get(json_object_get(r.json, "printers"), 0), "state"), "RUNNING");
 	wt_free(&r);
 	/* A change through the API shows at once; each user has their own copy. */
 	ck_assert_int_eq(put_tray_status(&admin, p, 1, "{\"spool_id\":5}"), 200);
 	r = wt_call(app, &admin, "GET", "/api/v1/status", NULL);
-	ck_assert_str_eq(jstr(json_array_get(json_object_get(r.json, "printers"), 0), "state"), "PAUSE");
+	ck_assert_str_eq(wt_jstr(json_array_get(json_object_get(r.json, "printers"), 0), "state"), "PAUSE");
 	wt_free(&r);
 	members();
 	r = wt_call(app, &op, "GET", "/api/v1/status", NULL);
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "printers")), 0);
 	wt_free(&r);
-	setenv("SPOOLKEEPER_STATUS_CACHE_MS", "0", 1);
 }
 END_TEST
 

@@ -41,20 +41,6 @@ teardown(void)
 	app = NULL;
 }
 
-static const char *
-jstr(const json_t *o, const char *k)
-{
-	const json_t	*v = json_object_get(o, k);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static long long
-jint(const json_t *o, const char *k)
-{
-	return json_integer_value(json_object_get(o, k));
-}
-
 /* GET path as cl: asserts the status and returns the reply (free it). */
 static struct wt_reply
 get(struct wt_client *cl, const char *path, int want)
@@ -76,7 +62,7 @@ ids(const json_t *answer)
 
 	buf[0] = '\0';
 	json_array_foreach(json_object_get(answer, "spools"), i, s)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%lld", i > 0 ? "," : "", jint(s, "id"));
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%lld", i > 0 ? "," : "", wt_jint(s, "id"));
 	return buf;
 }
 
@@ -87,13 +73,13 @@ START_TEST(test_search)
 
 	r = get(&member, "/api/v1/spools?q=PLA", 200);
 	ck_assert_str_eq(ids(r.json), "1,2");
-	ck_assert_int_eq(jint(r.json, "matched"), 2);
-	ck_assert_int_eq(jint(r.json, "scanned"), 4);
+	ck_assert_int_eq(wt_jint(r.json, "matched"), 2);
+	ck_assert_int_eq(wt_jint(r.json, "scanned"), 4);
 	ck_assert(json_is_false(json_object_get(r.json, "truncated")));
 	s = json_array_get(json_object_get(r.json, "spools"), 0);
-	ck_assert_str_eq(jstr(s, "name"), "PLA Basic Black");
-	ck_assert_str_eq(jstr(s, "vendor"), "Bambu Lab");
-	ck_assert_str_eq(jstr(s, "material"), "PLA");
+	ck_assert_str_eq(wt_jstr(s, "name"), "PLA Basic Black");
+	ck_assert_str_eq(wt_jstr(s, "vendor"), "Bambu Lab");
+	ck_assert_str_eq(wt_jstr(s, "material"), "PLA");
 	ck_assert(json_number_value(json_object_get(s, "remaining_weight")) == 1000);
 	ck_assert(json_is_false(json_object_get(s, "in_tray")));
 	ck_assert(json_is_null(json_object_get(s, "tray")));
@@ -113,7 +99,7 @@ START_TEST(test_search)
 	wt_free(&r);
 	r = get(&member, "/api/v1/spools?q=pla&limit=1", 200);
 	ck_assert_str_eq(ids(r.json), "1");
-	ck_assert_int_eq(jint(r.json, "matched"), 2);
+	ck_assert_int_eq(wt_jint(r.json, "matched"), 2);
 	ck_assert(json_is_true(json_object_get(r.json, "truncated")));
 	wt_free(&r);
 	/* What was seen is cached for the dashboard. */
@@ -171,15 +157,15 @@ START_TEST(test_search_snapshot)
 	wt_spoolman_use(app, &real);
 	r = get(&member, "/api/v1/spools?q=petg&limit=200", 200);
 	/* The same as a substring search over the snapshot's texts gives (none of its 42 spools is archived). */
-	ck_assert_int_eq(jint(r.json, "scanned"), 42);
-	ck_assert_int_eq(jint(r.json, "matched"), 14);
+	ck_assert_int_eq(wt_jint(r.json, "scanned"), 42);
+	ck_assert_int_eq(wt_jint(r.json, "matched"), 14);
 	ck_assert_str_eq(ids(r.json), "7,10,21,27,29,30,32,34,35,38,39,43,44,45");
 	json_array_foreach(json_object_get(r.json, "spools"), i, s)
 		ck_assert(json_is_false(json_object_get(s, "archived")));
 	wt_free(&r);
 	r = get(&member, "/api/v1/spools/10", 200);
-	ck_assert_str_eq(jstr(r.json, "name"), "Grau");
-	ck_assert_str_eq(jstr(r.json, "vendor"), "Amazon");
+	ck_assert_str_eq(wt_jstr(r.json, "name"), "Grau");
+	ck_assert_str_eq(wt_jstr(r.json, "vendor"), "Amazon");
 	ck_assert(json_real_value(json_object_get(r.json, "remaining_weight")) == 634.48);
 	wt_free(&r);
 	wt_spoolman_stop(&real);
@@ -207,28 +193,28 @@ START_TEST(test_get_and_lookup)
 	const char	*params[1] = { pid };
 
 	r = get(&member, "/api/v1/spools/3", 200);
-	ck_assert_int_eq(jint(r.json, "id"), 3);
-	ck_assert_str_eq(jstr(r.json, "name"), "PETG HF Blue");
+	ck_assert_int_eq(wt_jint(r.json, "id"), 3);
+	ck_assert_str_eq(wt_jstr(r.json, "name"), "PETG HF Blue");
 	wt_free(&r);
 	r = get(&member, "/api/v1/spools/999", 404);
-	ck_assert_str_eq(jstr(r.json, "detail"), "no spool 999 in Spoolman");
+	ck_assert_str_eq(wt_jstr(r.json, "detail"), "no spool 999 in Spoolman");
 	wt_free(&r);
 	r = get(&member, "/api/v1/spools/99999999999", 404);
 	wt_free(&r);
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		snprintf(path, sizeof(path), "/api/v1/spools/lookup?code=%s", good[i]);
 		r = get(&member, path, 200);
-		ck_assert_int_eq(jint(r.json, "id"), 3);
+		ck_assert_int_eq(wt_jint(r.json, "id"), 3);
 		wt_free(&r);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(path, sizeof(path), "/api/v1/spools/lookup?code=%s", bad[i]);
 		r = get(&member, path, 400);
-		ck_assert_str_eq(jstr(r.json, "error"), "invalid");
+		ck_assert_str_eq(wt_jstr(r.json, "error"), "invalid");
 		wt_free(&r);
 	}
 	r = get(&member, "/api/v1/spools/lookup?code=web%2Bspoolman%3Af-2", 400);
-	ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "filament"));
+	ck_assert_ptr_nonnull(strstr(wt_jstr(r.json, "detail"), "filament"));
 	wt_free(&r);
 	r = get(&member, "/api/v1/spools/lookup", 400);
 	wt_free(&r);
@@ -242,8 +228,8 @@ START_TEST(test_get_and_lookup)
 	wt_sql(app, "INSERT INTO tray_assignments (printer_id, tray, spool_id) VALUES ($1::bigint, 129, 3)", 1, params);
 	r = get(&admin, "/api/v1/spools/3", 200);
 	ck_assert(json_is_true(json_object_get(r.json, "in_tray")));
-	ck_assert_str_eq(jstr(json_object_get(r.json, "tray"), "printer"), "X1C");
-	ck_assert_str_eq(jstr(json_object_get(r.json, "tray"), "label"), "AMS HT 2");
+	ck_assert_str_eq(wt_jstr(json_object_get(r.json, "tray"), "printer"), "X1C");
+	ck_assert_str_eq(wt_jstr(json_object_get(r.json, "tray"), "label"), "AMS HT 2");
 	wt_free(&r);
 	r = get(&member, "/api/v1/spools/lookup?code=3", 200);
 	ck_assert(json_is_true(json_object_get(r.json, "in_tray")));
@@ -260,26 +246,26 @@ START_TEST(test_spoolman_failures)
 	/* Not set. */
 	wt_sql(app, "DELETE FROM settings", 0, NULL);
 	r = get(&member, "/api/v1/spools?q=PLA", 503);
-	ck_assert_str_eq(jstr(r.json, "error"), "spoolman_not_configured");
+	ck_assert_str_eq(wt_jstr(r.json, "error"), "spoolman_not_configured");
 	wt_free(&r);
 	wt_spoolman_use(app, &sm);
 	/* Too slow: 504 after the timeout, not a hang. */
 	app->spoolman_timeout_ms = 400;
 	wt_spoolman_control(&sm, "fault", "{\"mode\":\"delay\",\"delay_s\":2,\"when\":\"before_apply\"}");
 	r = get(&member, "/api/v1/spools?q=PLA", 504);
-	ck_assert_str_eq(jstr(r.json, "error"), "spoolman_unreachable");
+	ck_assert_str_eq(wt_jstr(r.json, "error"), "spoolman_unreachable");
 	wt_free(&r);
 	r = get(&member, "/api/v1/spools/1", 504);
 	wt_free(&r);
 	/* Bad answers: a 500, HTML where JSON belongs, JSON cut short, a list that is not one. */
 	wt_spoolman_control(&sm, "fault", "{\"mode\":\"500\"}");
 	r = get(&member, "/api/v1/spools?q=PLA", 502);
-	ck_assert_str_eq(jstr(r.json, "error"), "spoolman_error");
-	ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "HTTP 500"));
+	ck_assert_str_eq(wt_jstr(r.json, "error"), "spoolman_error");
+	ck_assert_ptr_nonnull(strstr(wt_jstr(r.json, "detail"), "HTTP 500"));
 	wt_free(&r);
 	wt_spoolman_control(&sm, "fault", "{\"mode\":\"not_json\"}");
 	r = get(&member, "/api/v1/spools?q=PLA", 502);
-	ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "not JSON"));
+	ck_assert_ptr_nonnull(strstr(wt_jstr(r.json, "detail"), "not JSON"));
 	wt_free(&r);
 	r = get(&member, "/api/v1/spools/lookup?code=2", 502);
 	wt_free(&r);
@@ -304,7 +290,7 @@ START_TEST(test_spoolman_failures)
 	/* Down: connection refused. */
 	wt_spoolman_stop(&sm);
 	r = get(&member, "/api/v1/spools?q=PLA", 502);
-	ck_assert_str_eq(jstr(r.json, "error"), "spoolman_unreachable");
+	ck_assert_str_eq(wt_jstr(r.json, "error"), "spoolman_unreachable");
 	wt_free(&r);
 	r = get(&member, "/api/v1/spools/lookup?code=1", 502);
 	wt_free(&r);
@@ -332,7 +318,7 @@ START_TEST(test_settings)
 	r = wt_call(app, &admin, "PUT", "/api/v1/settings", body);
 	ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
 	ck_assert(json_is_true(json_object_get(json_object_get(r.json, "spoolman"), "ok")));
-	ck_assert_str_eq(jstr(json_object_get(r.json, "spoolman"), "version"), "0.22.1");
+	ck_assert_str_eq(wt_jstr(json_object_get(r.json, "spoolman"), "version"), "0.22.1");
 	ck_assert(json_is_true(json_object_get(r.json, "spoolman_password_set")));
 	ck_assert(json_is_true(json_object_get(r.json, "spoolman_password_encrypted")));
 	ck_assert_ptr_null(strstr(r.body, "pa ss:word"));
@@ -345,7 +331,7 @@ START_TEST(test_settings)
 	secret_wipe_free(plain);
 	r = get(&admin, "/api/v1/settings", 200);
 	ck_assert_ptr_null(strstr(r.body, "pa ss:word"));
-	ck_assert_str_eq(jstr(r.json, "spoolman_user"), "spool");
+	ck_assert_str_eq(wt_jstr(r.json, "spoolman_user"), "spool");
 	wt_free(&r);
 	/* The spool routes log in with it. */
 	r = get(&member, "/api/v1/spools/2", 200);
@@ -354,8 +340,8 @@ START_TEST(test_settings)
 	r = wt_call(app, &admin, "PUT", "/api/v1/settings", "{\"spoolman_password\":\"wrong\"}");
 	ck_assert_int_eq(r.status, 200);
 	ck_assert(json_is_false(json_object_get(json_object_get(r.json, "spoolman"), "ok")));
-	ck_assert_str_eq(jstr(json_object_get(r.json, "spoolman"), "error"), "spoolman_error");
-	ck_assert_ptr_nonnull(strstr(jstr(json_object_get(r.json, "spoolman"), "detail"), "login was refused"));
+	ck_assert_str_eq(wt_jstr(json_object_get(r.json, "spoolman"), "error"), "spoolman_error");
+	ck_assert_ptr_nonnull(strstr(wt_jstr(json_object_get(r.json, "spoolman"), "detail"), "login was refused"));
 	wt_free(&r);
 	r = get(&member, "/api/v1/spools/2", 502);
 	wt_free(&r);
@@ -363,14 +349,14 @@ START_TEST(test_settings)
 	/* Unreachable: saved, and the check says so. */
 	r = wt_call(app, &admin, "POST", "/api/v1/settings/check", NULL);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(jstr(json_object_get(r.json, "spoolman"), "error"), "spoolman_unreachable");
+	ck_assert_str_eq(wt_jstr(json_object_get(r.json, "spoolman"), "error"), "spoolman_unreachable");
 	wt_free(&r);
 	/* Back to the open stand-in; null and "" delete a setting. */
 	snprintf(body, sizeof(body), "{\"spoolman_url\":\"%s\",\"spoolman_user\":null,\"spoolman_password\":\"\"}",
 	    sm.url);
 	r = wt_call(app, &admin, "PUT", "/api/v1/settings", body);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(jstr(json_object_get(r.json, "spoolman"), "version"), "0.26.1");
+	ck_assert_str_eq(wt_jstr(json_object_get(r.json, "spoolman"), "version"), "0.26.1");
 	ck_assert(json_is_false(json_object_get(r.json, "spoolman_password_set")));
 	ck_assert(json_is_null(json_object_get(r.json, "spoolman_user")));
 	wt_free(&r);
@@ -414,7 +400,7 @@ START_TEST(test_settings_refused)
 	app->key = NULL;
 	r = wt_call(app, &admin, "PUT", "/api/v1/settings", "{\"spoolman_password\":\"x\"}");
 	ck_assert_int_eq(r.status, 503);
-	ck_assert_str_eq(jstr(r.json, "error"), "no_key");
+	ck_assert_str_eq(wt_jstr(r.json, "error"), "no_key");
 	wt_free(&r);
 	r = wt_call(app, &admin, "PUT", "/api/v1/settings", "{\"spoolman_url\":\"https://spoolman.example/base\"}");
 	ck_assert_int_eq(r.status, 200);
@@ -423,7 +409,7 @@ START_TEST(test_settings_refused)
 	wt_sql(app, "INSERT INTO settings (key, value) VALUES ('spoolman_user', 'u'), ('spoolman_password', 'v1:AAAA')",
 	    0, NULL);
 	r = get(&member, "/api/v1/spools?q=x", 503);
-	ck_assert_str_eq(jstr(r.json, "error"), "spoolman_not_configured");
+	ck_assert_str_eq(wt_jstr(r.json, "error"), "spoolman_not_configured");
 	wt_free(&r);
 }
 END_TEST

@@ -68,6 +68,32 @@ wt_user(struct app *app, const char *name, const char *pw, const char *role)
 	    "RETURNING id", 3, params));
 }
 
+void
+wt_grant(struct app *app, long long user, long long printer, const char *level)
+{
+	char		 u[24], p[24];
+	const char	*params[3] = { u, p, level };
+
+	snprintf(u, sizeof(u), "%lld", user);
+	snprintf(p, sizeof(p), "%lld", printer);
+	wt_sql(app, "INSERT INTO printer_access (user_id, printer_id, level) VALUES ($1::bigint, $2::bigint, $3)",
+	    3, params);
+}
+
+const char *
+wt_jstr(const json_t *o, const char *k)
+{
+	const json_t	*v = json_object_get(o, k);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+long long
+wt_jint(const json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
 static void
 remember(struct wt_client *cl, struct wt_reply *rep)
 {

@@ -48,6 +48,15 @@ long long	 wt_user(struct app *, const char *name, const char *pw, const char *r
 /* Logs cl in as name/pw and asserts 200. */
 void		 wt_login(struct app *, struct wt_client *cl, const char *name, const char *pw);
 
+/* Gives user the access level ("operator" or "viewer") to printer, straight in the database. */
+void		 wt_grant(struct app *, long long user, long long printer, const char *level);
+
+/* The string under key k of object o, or NULL when it is absent or not a string. */
+const char	*wt_jstr(const json_t *o, const char *k);
+
+/* The integer under key k of object o (0 when absent or not an integer). */
+long long	 wt_jint(const json_t *o, const char *k);
+
 /* Runs SQL on the app's connection and asserts success; returns the first value of the first row (static copy)
  * or NULL. */
 const char	*wt_sql(struct app *, const char *sql, int n, const char *const *params);
