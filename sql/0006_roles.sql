@@ -6,14 +6,20 @@
 --
 -- Forward-only: never edit once applied.
 
+-- Two databases of one cluster migrating at once may both see a role missing: the loser's error is ignored.
 DO $$
+DECLARE
+	r text;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'spoolkeeper_web') THEN
-		CREATE ROLE spoolkeeper_web NOLOGIN;
-	END IF;
-	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'spoolkeeper_worker') THEN
-		CREATE ROLE spoolkeeper_worker NOLOGIN;
-	END IF;
+	FOREACH r IN ARRAY ARRAY['spoolkeeper_web', 'spoolkeeper_worker'] LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+			BEGIN
+				EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+			EXCEPTION WHEN duplicate_object OR unique_violation THEN
+				NULL;
+			END;
+		END IF;
+	END LOOP;
 END
 $$;
 
