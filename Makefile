@@ -2,9 +2,14 @@
 #
 #   make            build everything into build/
 #   make deps       install the Debian packages that are missing (apt-get)
-#   make run        deps, build, and analyse FILE (the README's run command)
+#   make run        deps, build, then the whole stack on 127.0.0.1:8080 in the foreground (the README's run
+#                   command; PORT=, STACK_DIR= (default ./var), DEMO=1; tests/harness/stack.sh)
+#   make demo       the same with a simulated printer and Spoolman (make run DEMO=1), state in DEMO_DIR
+#                   (default ./var/demo: the demo's data never mixes with real data)
+#   make stop       stops the stack of make run / make demo from another terminal
 #   make test       deps, then build and run every test (the README's test command)
 #   make SAN=1 test the same under ASan+UBSan, built into build-san/
+#   make screenshots the browser tests (tests/frontend/) once more, writing docs/screenshots/*.png
 #   make bench      the benchmarks of bench/ (prints figures beside their references)
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 600) by hand
 
@@ -36,8 +41,11 @@ DEB_BUILD := build-essential pkg-config libfcgi-dev libmosquitto-dev \
 	     libcurl4-openssl-dev libjansson-dev libzip-dev libpq-dev check \
 	     libexpat1-dev libssl-dev libsodium-dev
 DEB_TEST  := clang libclang-rt-14-dev zip unzip python3 time postgresql \
-	     mosquitto mosquitto-clients vsftpd openssl curl nginx-light wrk
+	     mosquitto mosquitto-clients vsftpd openssl curl nginx-light wrk \
+	     chromium ansible ansible-lint procps
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
+# What `make run` and `make demo` need beyond the build: a newcomer gets no compilers for fuzzing, no browser.
+DEB_RUN   := $(DEB_BUILD) postgresql nginx-light python3 procps mosquitto vsftpd openssl
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -85,12 +93,14 @@ WEB_TEST_HELPER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/web/check_
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test check fuzz-build fuzz bench clean headers
+.PHONY: all deps deps-run run demo stop test check fuzz-build fuzz bench clean headers
 
 all: $(CLI_BIN) $(WORKER_BIN) $(WEB_BIN) $(BENCH_BIN)
 
-deps:
-	@missing=""; for p in $(DEB_ALL); do \
+deps: DEB_WANT = $(DEB_ALL)
+deps-run: DEB_WANT = $(DEB_RUN)
+deps deps-run:
+	@missing=""; for p in $(DEB_WANT); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	        grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -99,12 +109,25 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	        apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all Debian packages present"; fi
+	@# The frontend's build needs node and npm; a node installed otherwise (nodesource, nvm) is kept.
+	@command -v npm >/dev/null 2>&1 || { echo "deps: installing nodejs npm"; apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
 
-# The README's run command (until the worker exists: the engine on FILE).
-FILE ?= ../shared/samples/gcode/estampo_reference_P1S_BS2.5_2color_T0T3.gcode.3mf
-run: deps
+# The README's run command: the embedded PostgreSQL, migrations, the key, the worker, spoolkeeper-web and nginx on
+# 127.0.0.1:$(PORT), in the foreground until Ctrl-C or `make stop`; state kept in $(STACK_DIR) (docs/operations.md).
+PORT	?= 8080
+STACK_DIR ?= $(CURDIR)/var
+DEMO_DIR ?= $(CURDIR)/var/demo
+run: deps-run
 	@$(MAKE) --no-print-directory all
-	$(CLI_BIN) analyze "$(FILE)"
+	@PORT="$(PORT)" DEMO="$(DEMO)" BUILD="$(BUILD)" sh tests/harness/stack.sh run \
+	    "$(if $(DEMO),$(DEMO_DIR),$(STACK_DIR))"
+
+demo:
+	@$(MAKE) --no-print-directory run DEMO=1
+
+stop:
+	@sh tests/harness/stack.sh stop "$(STACK_DIR)" "$(DEMO_DIR)"
 
 # The README's test command: dependencies first, then a fresh make that sees them.
 test: deps
@@ -189,6 +212,26 @@ $(SIM_BIN): $(SIM_OBJ) $(COMMON_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(SIM_OBJ) $(COMMON_LIB) $(PKG_LIBS) \
 	    $(shell pkg-config --libs libmosquitto 2>/dev/null || echo -lmosquitto)
 
+# The browser app (frontend/, docs/frontend.md): `npm ci` only when node_modules is missing or older than the
+# lock file (so rebuilding needs no network), then esbuild bundles it into frontend/dist/, which nginx serves.
+FRONTEND_SRC := frontend/build.mjs $(shell find frontend/src frontend/public frontend/tools -type f 2>/dev/null)
+FRONTEND_OUT := frontend/dist/index.html
+.PHONY: frontend
+frontend: $(FRONTEND_OUT)
+all: $(FRONTEND_OUT)
+frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "frontend: npm not found: make deps installs nodejs and npm" >&2; \
+	    exit 1; }
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+$(FRONTEND_OUT): frontend/node_modules/.package-lock.json $(FRONTEND_SRC)
+	cd frontend && node build.mjs
+
+# The browser tests (tests/frontend/, docs/testing-browser.md) once more, writing docs/screenshots/*.png.
+.PHONY: screenshots
+screenshots: all
+	SCREENSHOTS=1 BUILD=$(BUILD) sh tests/frontend/test_browser.sh
+
 # Every header must compile on its own.
 headers:
 	@for h in common/*.h worker/*.h worker/cli/*.h fcgi-app/*.h; do \
@@ -218,7 +261,7 @@ bench: all
 	@BUILD=$(BUILD) sh bench/run.sh
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz frontend/dist
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -128,6 +128,7 @@ add_tray(struct bambu_status *s, const json_t *o, int unit, int slot,
 	get_hex(o, "tag_uid", t->tag_uid, sizeof(t->tag_uid) - 1);
 	get_hex(o, "tray_uuid", t->uuid, sizeof(t->uuid) - 1);
 	t->remain = (int)get_int(o, "remain", -1, 100);
+	t->weight = (int)get_int(o, "tray_weight", 1, 100000);
 	t->loaded = t->type[0] != '\0';
 	bit = exist_bit(tray);
 	if (av != NULL && av->use_exist && bit >= 0 &&

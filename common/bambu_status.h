@@ -17,6 +17,7 @@ struct bambu_tray {
 	int	 slot;		/* tray id within the unit */
 	int	 loaded;	/* 1: tray_type set and tray_exist_bits does not say empty */
 	int	 remain;	/* percent 0..100, -1 unknown */
+	int	 weight;	/* tray_weight: net grams of a full spool from its tag (1..100000), -1 unknown or "0" */
 	char	 type[16];	/* tray_type "PLA", "" */
 	char	 color[9];	/* tray_color "RRGGBBAA" (8 hex digits), "" */
 	char	 info_idx[16];	/* tray_info_idx "GFA01" */

@@ -11,6 +11,7 @@
 /* The purposes (associated data) of the values the programs encrypt: a ciphertext only opens in its column. */
 #define SECRET_ACCESS_CODE	"printers.access_code"
 #define SECRET_SPOOLMAN_PASSWORD "settings.spoolman_password"
+#define SECRET_WEBHOOK_SECRET	"settings.webhook_secret"
 
 /* A loaded key (opaque): in locked, read-only memory (sodium_malloc); zeroed by secret_key_free(). */
 struct secret_key;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -13,6 +14,9 @@
 #include "body.h"
 #include "conf.h"
 #include "db.h"
+#include "epoch.h"
+#include "log.h"
+#include "metrics.h"
 #include "routes.h"
 #include "secret.h"
 #include "xmalloc.h"
@@ -48,11 +52,11 @@ app_new(const char *conninfo, const char *key_file)
 	app->session_max = env_number("SPOOLKEEPER_SESSION_MAX", 1, LONG_MAX, APP_SESSION_MAX_DEFAULT);
 	app->spoolman_timeout_ms = env_number("SPOOLKEEPER_SPOOLMAN_TIMEOUT_MS", 1, LONG_MAX, 5000);
 	app->status_cache_ms = env_number("SPOOLKEEPER_STATUS_CACHE_MS", 0, 60000, APP_STATUS_CACHE_MS_DEFAULT);
+	app->session_cache_ms = env_number("SPOOLKEEPER_SESSION_CACHE_MS", 0, 10000, APP_SESSION_CACHE_MS_DEFAULT);
 	if (db_open(app->conninfo, &app->db, err) == -1)
-		fprintf(stderr, "spoolkeeper-web[%ld]: %s (will retry on each request)\n", (long)getpid(), err);
+		log_msg(LOGL_WARN, 0, 0, "%s (will retry on each request)", err);
 	if (secret_key_load(key_file != NULL ? key_file : conf_key_file(), &app->key, err) == -1)
-		fprintf(stderr, "spoolkeeper-web[%ld]: %s; printers cannot be added or changed until it exists\n",
-		    (long)getpid(), err);
+		log_msg(LOGL_WARN, 0, 0, "%s; printers cannot be added or changed until it exists", err);
 	return app;
 }
 
@@ -74,18 +78,40 @@ ctx_num(char buf[24], long long n)
 	return buf;
 }
 
+static void
+vlog(const struct ctx *c, int level, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void
+vlog(const struct ctx *c, int level, const char *fmt, va_list ap)
+{
+	char	 msg[1024];
+
+	if (!log_enabled((enum log_level)level))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_msg((enum log_level)level, 0, 0, "%s (%s %s, user %s, from %s)", msg,
+	    c->req->method != NULL ? c->req->method : "-", c->req->path != NULL ? c->req->path : "-",
+	    c->logged_in ? c->user.name : "-", c->req->remote_addr != NULL ? c->req->remote_addr : "-");
+}
+
 void
 ctx_log(const struct ctx *c, const char *fmt, ...)
 {
-	char	 msg[1024];
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vlog(c, LOGL_INFO, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "spoolkeeper-web[%ld]: %s (%s %s, user %s, from %s)\n", (long)getpid(), msg,
-	    c->req->method != NULL ? c->req->method : "-", c->req->path != NULL ? c->req->path : "-",
-	    c->logged_in ? c->user.name : "-", c->req->remote_addr != NULL ? c->req->remote_addr : "-");
+}
+
+void
+ctx_logl(const struct ctx *c, int level, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog(c, level, fmt, ap);
+	va_end(ap);
 }
 
 int
@@ -109,13 +135,13 @@ db_ready(struct ctx *c)
 
 	if (c->app->db == NULL) {
 		if (db_open(c->app->conninfo, &c->app->db, err) == -1) {
-			ctx_log(c, "%s", err);
+			ctx_logl(c, LOGL_ERROR, "%s", err);
 			return ctx_fail(c, 503, "database_unavailable", "the database cannot be reached");
 		}
 		return 0;
 	}
 	if (db_check(c->app->db, err) == -1) {
-		ctx_log(c, "%s", err);
+		ctx_logl(c, LOGL_ERROR, "%s", err);
 		return ctx_fail(c, 503, "database_unavailable", "the database cannot be reached");
 	}
 	return 0;
@@ -136,7 +162,7 @@ ctx_query(struct ctx *c, const char *sql, int nparams, const char *const *params
 		return 0;
 	state = db_sqlstate(db);
 	if (*state == '\0' || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
-		ctx_log(c, "database: %s", c->err);
+		ctx_logl(c, LOGL_ERROR, "database: %s", c->err);
 		return ctx_fail(c, 503, "database_unavailable", "the database cannot be reached; try again");
 	}
 	if (strcmp(state, DB_UNIQUE_VIOLATION) == 0 || strcmp(state, DB_EXCLUSION_VIOLATION) == 0)
@@ -147,7 +173,7 @@ ctx_query(struct ctx *c, const char *sql, int nparams, const char *const *params
 		    *db_constraint(db) != '\0' ? db_constraint(db) : state);
 	if (strncmp(state, "22", 2) == 0)
 		return ctx_fail(c, 400, "invalid", "a value is out of range or malformed (SQLSTATE %s)", state);
-	ctx_log(c, "database: %s", c->err);
+	ctx_logl(c, LOGL_ERROR, "database: %s", c->err);
 	return ctx_fail(c, 500, "internal", "the database refused the request");
 }
 
@@ -173,7 +199,7 @@ ctx_query_json(struct ctx *c, const char *sql, int nparams, const char *const *p
 	j = json_loads(text, JSON_DECODE_ANY, &jerr);
 	db_result_free(r);
 	if (j == NULL) {
-		ctx_log(c, "database returned JSON Jansson cannot read: %s", jerr.text);
+		ctx_logl(c, LOGL_ERROR, "database returned JSON Jansson cannot read: %s", jerr.text);
 		http_reply_error(c->res, 500, "internal", "cannot read the database's answer");
 	}
 	return j;
@@ -379,20 +405,19 @@ dispatch(struct ctx *c)
 	const struct http_request	*req = c->req;
 	const struct route		*rt, *found = NULL;
 	const char			*path;
-	int				 path_matched = 0;
+	int				 path_matched = 0, api;
 
 	if (req->method == NULL || req->path == NULL) {
 		ctx_fail(c, 400, "bad_request", "no method or path");
 		return;
 	}
-	if (strncmp(req->path, API_PREFIX, sizeof(API_PREFIX) - 1) != 0 ||
-	    (req->path[sizeof(API_PREFIX) - 1] != '/' && req->path[sizeof(API_PREFIX) - 1] != '\0')) {
-		ctx_fail(c, 404, "not_found", "no such route");
-		return;
-	}
-	path = req->path + sizeof(API_PREFIX) - 1;
+	/* Under /api/v1 the patterns are relative to it; a ROUTE_ROOT pattern is the whole path. */
+	api = strncmp(req->path, API_PREFIX, sizeof(API_PREFIX) - 1) == 0 &&
+	    (req->path[sizeof(API_PREFIX) - 1] == '/' || req->path[sizeof(API_PREFIX) - 1] == '\0');
+	path = api ? req->path + sizeof(API_PREFIX) - 1 : NULL;
 	for (rt = routes; rt->method != NULL; rt++) {
-		if (!match(rt->pattern, path, c->id, &c->nid))
+		if ((rt->flags & ROUTE_ROOT) ? !match(rt->pattern, req->path, c->id, &c->nid) :
+		    path == NULL || !match(rt->pattern, path, c->id, &c->nid))
 			continue;
 		path_matched = 1;
 		if (strcmp(rt->method, req->method) == 0 ||
@@ -401,6 +426,7 @@ dispatch(struct ctx *c)
 			break;
 		}
 	}
+	c->app->route = found != NULL ? (int)(found - routes) : -1;
 	if (found == NULL) {
 		if (path_matched)
 			ctx_fail(c, 405, "method_not_allowed", "%s is not allowed here", req->method);
@@ -426,21 +452,31 @@ dispatch(struct ctx *c)
 	found->handler(c);
 	if (c->res->status == 0)
 		ctx_fail(c, 500, "internal", "the handler gave no answer");
+	/* After any write (a log out, a password or role change, a tray mapped) no process trusts a cached session
+	 * or dashboard made before it.  After the handler: a copy made from the old rows carries the old epoch. */
+	if (state_changing(req->method))
+		epoch_bump();
 }
 
 void
 app_handle(struct app *app, const struct http_request *req, struct http_response *res)
 {
 	struct ctx	 c;
+	struct timespec	 t0, t1;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&c, 0, sizeof(c));
 	c.app = app;
 	c.req = req;
 	c.res = res;
 	app->requests++;
+	app->route = -1;
 	dispatch(&c);
 	json_decref(c.body);
 	if (app->db != NULL && db_in_transaction(app->db))
 		db_rollback(app->db);	/* a handler that failed half-way never leaves a transaction open */
 	security_headers(res);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_observe(app->route, res->status, (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 }

@@ -19,6 +19,7 @@ struct secret_key;
 #define APP_SESSION_MAX_DEFAULT		(30 * 24 * 3600)	/* seconds after login, whatever happens */
 #define APP_JSON_MAX_DEPTH		16
 #define APP_STATUS_CACHE_MS_DEFAULT	1000	/* h_status.c's dashboard cache */
+#define APP_SESSION_CACHE_MS_DEFAULT	1000	/* session_cache.c: how long a checked session is trusted */
 
 /* One web process's state: its database connection and settings.  Handlers only read it. */
 struct app {
@@ -29,7 +30,9 @@ struct app {
 	long			 session_max;	/* seconds */
 	long			 spoolman_timeout_ms;
 	long			 status_cache_ms;	/* how long the dashboard answer is kept; 0: not at all */
+	long			 session_cache_ms;	/* how long a checked session is trusted; 0: not at all */
 	unsigned long long	 requests;	/* served by this process */
+	int			 route;		/* the last request's row of routes[] (routes.h); -1: none matched */
 };
 
 /* The logged-in user of a request. */
@@ -44,8 +47,9 @@ enum {
 	ROUTE_PUBLIC	= 1 << 0,	/* no login needed */
 	ROUTE_ADMIN	= 1 << 1,	/* an admin only (others get 403) */
 	ROUTE_NO_CSRF	= 1 << 2,	/* a state change allowed without a session (log in, first setup) */
-	ROUTE_NO_SESSION = 1 << 3	/* public, and never looks at the session (health: works while the database
+	ROUTE_NO_SESSION = 1 << 3,	/* public, and never looks at the session (health: works while the database
 					 * does not) */
+	ROUTE_ROOT	= 1 << 4	/* the pattern is the whole path, not one under /api/v1 (GET /metrics) */
 };
 
 /* The context of one request, handed to its handler. */
@@ -76,7 +80,7 @@ void		 app_free(struct app *);
 /*
  * Handles one request: routes it, checks the session, the CSRF token and the role, runs the handler, and adds
  * the security headers.  Never fails: every problem becomes a JSON error response in res (initialised by the
- * caller with http_response_init()).
+ * caller with http_response_init()).  Counts the request and its time in the metrics (fcgi-app/metrics.h).
  */
 void	 app_handle(struct app *, const struct http_request *, struct http_response *);
 
@@ -125,8 +129,12 @@ int	 body_has(const struct ctx *, const char *key);
 /* Rejects unknown fields: -1 after answering 400 when the body has a key not in the NULL-terminated list. */
 int	 body_only(struct ctx *, const char *const *keys);
 
-/* Logs one line to stderr: "spoolkeeper-web[pid]: <message>" with the user and client address when known. */
+/*
+ * Logs one info line (common/log.h): "<message> (<method> <path>, user <name>, from <address>)", with "-" for
+ * what is unknown.  ctx_logl: the same at another level (LOGL_* of log.h).
+ */
 void	 ctx_log(const struct ctx *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void	 ctx_logl(const struct ctx *, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Formats n into buf (24 bytes) and returns buf: for numeric SQL parameters. */
 const char	*ctx_num(char buf[24], long long n);

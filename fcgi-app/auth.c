@@ -7,6 +7,9 @@
 #include "app.h"
 #include "auth.h"
 #include "db.h"
+#include "epoch.h"
+#include "log.h"
+#include "session_cache.h"
 #include "token.h"
 
 /* seen_at is written at most this often per session (and at least 4 times per idle period). */
@@ -26,12 +29,17 @@ auth_session(struct ctx *c)
 	const char		*params[3];
 	struct db_result	*r;
 	long			 every;
+	unsigned long		 epoch = epoch_now();
 
 	c->logged_in = 0;
 	if (http_cookie(c->req->cookie, cookie_name(c), token, sizeof(token)) != 1 || !token_well_formed(token))
 		return 0;
 	token_hash(token, hash);
 	token_hash_param(hash, c->session);
+	if (session_cache_get(hash, c->app->session_cache_ms, &c->user, c->csrf, sizeof(c->csrf))) {
+		c->logged_in = 1;
+		return 0;
+	}
 	every = c->app->session_idle / 4 < SEEN_REFRESH_MAX ? c->app->session_idle / 4 : SEEN_REFRESH_MAX;
 	params[0] = c->session;
 	params[1] = ctx_num(idle, c->app->session_idle);
@@ -48,12 +56,15 @@ auth_session(struct ctx *c)
 		c->user.admin = db_result_bool(r, 0, 2) == 1;
 		snprintf(c->csrf, sizeof(c->csrf), "%s", db_result_get(r, 0, 3));
 		c->logged_in = 1;
+		session_cache_put(hash, epoch, &c->user, c->csrf);
 		if (db_result_bool(r, 0, 4) == 1) {
 			db_result_free(r);
 			return ctx_query(c, "UPDATE sessions SET seen_at = now() WHERE token_hash = $1::bytea", 1,
 			    params, NULL);
 		}
 	}
+	if (!c->logged_in)
+		session_cache_drop(hash);
 	db_result_free(r);
 	return 0;
 }
@@ -180,10 +191,11 @@ auth_event(struct ctx *c, const char *event, long long user_id, const char *user
 	params[2] = username;
 	params[3] = c->req->remote_addr;
 	params[4] = detail;
-	ctx_log(c, "auth %s: user %s%s%s", event, username != NULL ? username : "-",
-	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+	/* Failed logins and CSRF refusals are warnings (an attack or a forgotten password), the rest info. */
+	ctx_logl(c, strstr(event, "fail") != NULL ? LOGL_WARN : LOGL_INFO, "auth %s: user %s%s%s", event,
+	    username != NULL ? username : "-", detail != NULL ? ": " : "", detail != NULL ? detail : "");
 	if (c->app->db == NULL || db_exec(c->app->db,
 	    "INSERT INTO auth_events (event, user_id, username, ip, detail) "
 	    "VALUES ($1, $2::bigint, left($3, 256), left($4, 64), left($5, 512))", 5, params, NULL, err) == -1)
-		ctx_log(c, "cannot record the auth event: %s", c->app->db != NULL ? err : "no database");
+		ctx_logl(c, LOGL_ERROR, "cannot record the auth event: %s", c->app->db != NULL ? err : "no database");
 }

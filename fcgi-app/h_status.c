@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "epoch.h"
 #include "routes.h"
 #include "status.h"
 
@@ -43,7 +44,8 @@
 	"        'state', pj.state, 'plate', pj.plate, 'started_at', pj.started_at, 'layer_count', pj.layer_count, " \
 	"        'reported_layer', pj.reported_layer, 'checkpoint_layer', pj.checkpoint_layer, " \
 	"        'user_id', pj.user_id, 'user', ju.username) END, " \
-	"    'needs_review', coalesce(nr.n, 0)) AS j " \
+	"    'needs_review', coalesce(nr.n, 0), " \
+	"    'forecast', (SELECT fc.forecast FROM job_forecasts fc WHERE fc.job_id = pj.id)) AS j " \
 	"  FROM vp LEFT JOIN printer_status s ON s.printer_id = vp.id " \
 	"  LEFT JOIN worker_leases l ON l.printer_id = vp.id " \
 	"  LEFT JOIN print_jobs pj ON pj.printer_id = vp.id AND pj.state IN ('preparing', 'running', 'paused') " \
@@ -63,19 +65,18 @@ struct cached {
 	const struct app	*app;
 	long long		 user;
 	int			 admin;
-	unsigned long long	 gen;
+	unsigned long		 epoch;	/* epoch_now() before the query that made it */
 	struct timespec		 at;
 	char			*text;
 	size_t			 len;
 };
 
-static struct cached		 cache[CACHE_SLOTS];
-static unsigned long long	 cache_gen = 1;
+static struct cached	 cache[CACHE_SLOTS];
 
 void
 status_cache_invalidate(void)
 {
-	cache_gen++;
+	epoch_bump();
 }
 
 static long long
@@ -101,7 +102,7 @@ cache_find(const struct ctx *c, long ttl, const struct timespec *now, struct cac
 		}
 		if (e->app == c->app && e->user == c->user.id && e->admin == c->user.admin) {
 			*slot = e;
-			return e->gen == cache_gen && age_ms(&e->at, now) < ttl ? e : NULL;
+			return e->epoch == epoch_now() && age_ms(&e->at, now) < ttl ? e : NULL;
 		}
 		if (oldest == NULL || age_ms(&oldest->at, &e->at) < 0)
 			oldest = e;	/* e was made before oldest */
@@ -111,9 +112,10 @@ cache_find(const struct ctx *c, long ttl, const struct timespec *now, struct cac
 	return NULL;
 }
 
-/* Replies with text (stolen) and, when the cache is on, keeps it in slot. */
+/* Replies with text (stolen) and, when the cache is on, keeps it in slot as made under epoch. */
 static void
-reply_and_keep(struct ctx *c, char *text, struct cached *slot, long ttl, const struct timespec *now)
+reply_and_keep(struct ctx *c, char *text, struct cached *slot, long ttl, const struct timespec *now,
+    unsigned long epoch)
 {
 	size_t	 len = strlen(text);
 
@@ -126,7 +128,7 @@ reply_and_keep(struct ctx *c, char *text, struct cached *slot, long ttl, const s
 	slot->app = c->app;
 	slot->user = c->user.id;
 	slot->admin = c->user.admin;
-	slot->gen = cache_gen;
+	slot->epoch = epoch;
 	slot->at = *now;
 	slot->text = text;
 	slot->len = len;
@@ -140,6 +142,7 @@ h_status_all(struct ctx *c)
 	struct cached	*hit, *slot;
 	struct timespec	 now;
 	long		 ttl = c->app->status_cache_ms;
+	unsigned long	 epoch = epoch_now();
 	json_t		*j;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -155,7 +158,7 @@ h_status_all(struct ctx *c)
 		ctx_fail(c, 500, "internal", "cannot encode the dashboard");
 		return;
 	}
-	reply_and_keep(c, text, slot, ttl, &now);
+	reply_and_keep(c, text, slot, ttl, &now, epoch);
 }
 
 void

@@ -1,4 +1,4 @@
-/* h_trays.c: GET /printers/{id}/trays and PUT /printers/{id}/trays/{tray}: which Spoolman spool is in which tray. */
+/* h_trays.c: GET /printers/{id}/trays, PUT and DELETE /printers/{id}/trays/{tray}: which Spoolman spool is in which tray. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,8 @@
 	"WITH vp AS (SELECT $1::bigint AS id), " TRAYS_CTES(TRAY_FULL) " " \
 	"SELECT coalesce((SELECT j FROM tj WHERE tray = $2::integer), json_build_object('tray', $2::integer, " \
 	"    'label', tray_label($2::integer), 'reported', false, 'loaded', NULL::json, 'type', NULL::json, " \
-	"    'color', NULL::json, 'remain', NULL::json, 'spool', NULL::json))"
+	"    'color', NULL::json, 'remain', NULL::json, 'tag', NULL::json, 'assigned_by', NULL::json, " \
+	"    'conflict', NULL::json, 'tag_state', NULL::json, 'tag_spool_id', NULL::json, 'spool', NULL::json))"
 
 /* What a tray change did. */
 struct change {
@@ -61,6 +62,10 @@ move_out(struct ctx *c, struct db_result *r, long long spool, int move, const ch
 	int		 visible = level != NULL, operate = visible && strcmp(level, "viewer") != 0;
 	long long	 printer = 0, tray = 0;
 
+	if (strcmp(db_result_get(r, 0, 6), "tag") == 0)
+		return ctx_fail(c, 409, "tag_assigned", "spool %lld is in %s, %s, assigned by its RFID tag: take it "
+		    "out of that tray first", spool, visible ? db_result_get(r, 0, 3) : "another printer",
+		    visible ? db_result_get(r, 0, 4) : "a tray");
 	if (!move && visible)
 		return ctx_fail(c, 409, "conflict", "spool %lld is in %s, %s; send \"move\": true to move it here",
 		    spool, db_result_get(r, 0, 3), db_result_get(r, 0, 4));
@@ -93,7 +98,7 @@ spool_elsewhere(struct ctx *c, long long spool, int move, const char *ts, struct
 	int			 rc = 0;
 
 	if (ctx_query(c, "SELECT a.id, a.printer_id, a.tray, p.name, tray_label(a.tray), "
-	    "    CASE WHEN $3::boolean THEN 'admin' ELSE pa.level END "
+	    "    CASE WHEN $3::boolean THEN 'admin' ELSE pa.level END, a.assigned_by "
 	    "  FROM tray_assignments a JOIN printers p ON p.id = a.printer_id "
 	    "  LEFT JOIN printer_access pa ON pa.printer_id = a.printer_id AND pa.user_id = $2::bigint "
 	    " WHERE a.spool_id = $1::integer AND a.valid_to IS NULL", 3, params, &r) == -1)
@@ -152,6 +157,29 @@ cache_spool(struct ctx *c, long long spool, json_t *sp)
 	return rc;
 }
 
+/*
+ * A tray assigned by its RFID tag cannot be changed by hand while the tag is in it (docs/smart-trays.md).  0, or
+ * -1 after answering 409.
+ */
+static int
+tag_guard(struct ctx *c)
+{
+	char			 pid[24], tray[24];
+	const char		*params[2] = { ctx_num(pid, c->id[0]), ctx_num(tray, c->id[1]) };
+	struct db_result	*r;
+	int			 rc = 0;
+
+	if (ctx_query(c, "SELECT spool_id, tag FROM tray_assignments WHERE printer_id = $1::bigint "
+	    "AND tray = $2::integer AND valid_to IS NULL AND assigned_by = 'tag'", 2, params, &r) == -1)
+		return -1;
+	if (db_result_rows(r) == 1)
+		rc = ctx_fail(c, 409, "tag_assigned", "tray %lld holds spool %s, assigned by its RFID tag %s: it "
+		    "cannot be changed by hand while the tag is in the tray (take the spool out of the AMS)", c->id[1],
+		    db_result_get(r, 0, 0), db_result_get(r, 0, 1));
+	db_result_free(r);
+	return rc;
+}
+
 /* The change in one transaction under the tray lock.  0, or -1 after answering (the transaction rolled back). */
 static int
 change_tray(struct ctx *c, long long spool, int move, json_t *sp, struct change *ch)
@@ -167,6 +195,8 @@ change_tray(struct ctx *c, long long spool, int move, json_t *sp, struct change 
 		goto fail;
 	snprintf(ts, sizeof(ts), "%s", db_result_get(r, 0, 0));
 	db_result_free(r);
+	if (tag_guard(c) == -1)
+		goto fail;
 	if (spool != 0 && spool_elsewhere(c, spool, move, ts, ch) == -1)
 		goto fail;
 	if (!ch->unchanged && set_tray(c, spool, ts, ch) == -1)
@@ -249,6 +279,27 @@ h_trays_put(struct ctx *c)
 			ctx_log(c, "printer %lld tray %lld: spool %lld, was %lld (0: none; Spoolman: %s)", c->id[0],
 			    c->id[1], spool, ch.previous, check >= 0 ? spools_check_name(check) : "not asked");
 		reply_tray(c, &ch, check);
+	}
+	json_decref(ch.moved_from);
+}
+
+void
+h_trays_delete(struct ctx *c)
+{
+	struct change	ch;
+
+	if (ctx_need_printer(c, c->id[0], ACCESS_OPERATE) == -1)
+		return;
+	if (!tray_valid(c->id[1])) {
+		ctx_fail(c, 400, "invalid", "tray %lld: a tray is " TRAY_RULE, c->id[1]);
+		return;
+	}
+	memset(&ch, 0, sizeof(ch));
+	if (change_tray(c, 0, 0, NULL, &ch) == 0) {
+		status_cache_invalidate();
+		if (ch.previous != 0)
+			ctx_log(c, "printer %lld tray %lld: emptied, was spool %lld", c->id[0], c->id[1], ch.previous);
+		reply_tray(c, &ch, -1);
 	}
 	json_decref(ch.moved_from);
 }

@@ -14,7 +14,10 @@
 
 #include "app.h"
 #include "conf.h"
+#include "epoch.h"
 #include "http.h"
+#include "log.h"
+#include "metrics.h"
 #include "token.h"
 
 #define MAX_PROCESSES	64
@@ -186,17 +189,21 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	if (crypto_ready() == -1 || FCGX_Init() != 0) {
-		fprintf(stderr, "spoolkeeper-web: cannot initialise libsodium or libfcgi\n");
+		log_msg(LOGL_ERROR, 0, 0, "cannot initialise libsodium or libfcgi");
+		return 1;
+	}
+	if (epoch_share() == -1) {
+		log_msg(LOGL_ERROR, 0, 0, "cannot map the shared write counter: %s", strerror(errno));
 		return 1;
 	}
 	if (socket_path != NULL) {
 		(void)unlink(socket_path);
 		if ((fd = FCGX_OpenSocket(socket_path, 128)) < 0) {
-			fprintf(stderr, "spoolkeeper-web: cannot listen on %s: %s\n", socket_path, strerror(errno));
+			log_msg(LOGL_ERROR, 0, 0, "cannot listen on %s: %s", socket_path, strerror(errno));
 			return 1;
 		}
 		if (chmod(socket_path, (mode_t)mode) == -1) {
-			fprintf(stderr, "spoolkeeper-web: chmod %s: %s\n", socket_path, strerror(errno));
+			log_msg(LOGL_ERROR, 0, 0, "chmod %s: %s", socket_path, strerror(errno));
 			return 1;
 		}
 	} else
@@ -208,8 +215,9 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	memset(kids, 0, sizeof(kids));
-	fprintf(stderr, "spoolkeeper-web: listening on %s (%ld processes)\n",
-	    socket_path != NULL ? socket_path : "fd 0", nproc);
+	if (metrics_init() == -1)
+		log_msg(LOGL_WARN, 0, 0, "metrics: mmap: %s; each process counts its own requests", strerror(errno));
+	log_msg(LOGL_INFO, 0, 0, "listening on %s (%ld processes)", socket_path != NULL ? socket_path : "fd 0", nproc);
 	while (!stopping) {
 		pid_t	 pid;
 		int	 st;
@@ -221,7 +229,7 @@ main(int argc, char **argv)
 			if (pid == 0)
 				_exit(serve(fd, key_file));
 			if (pid == -1) {
-				fprintf(stderr, "spoolkeeper-web: fork: %s\n", strerror(errno));
+				log_msg(LOGL_ERROR, 0, 0, "fork: %s", strerror(errno));
 				break;
 			}
 			kids[i] = pid;
@@ -233,8 +241,8 @@ main(int argc, char **argv)
 			if (kids[i] == pid) {
 				kids[i] = 0;
 				if (!stopping)
-					fprintf(stderr, "spoolkeeper-web: process %ld ended (status %d); starting "
-					    "another\n", (long)pid, st);
+					log_msg(LOGL_ERROR, 0, 0, "process %ld ended (status %d); starting another",
+					    (long)pid, st);
 			}
 		if (!stopping) {
 			struct timespec ts = { 0, 200 * 1000 * 1000 };

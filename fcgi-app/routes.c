@@ -43,6 +43,8 @@ const struct route routes[] = {
 	{ "GET",	"/status",			h_status_all,		0 },
 	{ "GET",	"/printers/{}/trays",		h_trays_list,		0 },
 	{ "PUT",	"/printers/{}/trays/{0}",	h_trays_put,		0 },
+	{ "DELETE",	"/printers/{}/trays/{0}",	h_trays_delete,		0 },
+	{ "POST",	"/printers/{}/trays/{0}/link-tag", h_tray_tags_link,	0 },
 
 	/* Spools (Spoolman through the server) */
 	{ "GET",	"/spools",			h_spools_search,	0 },
@@ -56,6 +58,8 @@ const struct route routes[] = {
 
 	/* Health */
 	{ "GET",	"/health",			h_health,		ROUTE_PUBLIC | ROUTE_NO_SESSION },
+	/* Prometheus metrics: the whole path is /metrics (ROUTE_ROOT), not one under /api/v1 (h_metrics.c) */
+	{ "GET",	"/metrics",			h_metrics,		ROUTE_PUBLIC | ROUTE_NO_SESSION | ROUTE_ROOT },
 
 	{ NULL, NULL, NULL, 0 }
 };

@@ -5,7 +5,7 @@
 struct ctx;
 
 /*
- * One route: a method and a path pattern under /api/v1 where each "{}" segment matches a whole number (1 to
+ * One route: a method and a path pattern under /api/v1 (the whole path with ROUTE_ROOT) where each "{}" segment matches a whole number (1 to
  * 2^53, or 0 to 2^53 for a segment written "{0}"), stored in ctx.id[] in order.
  */
 struct route {
@@ -60,6 +60,10 @@ void	h_status_all(struct ctx *);
 /* h_trays.c: the trays of a printer and which spool is in each (changes: operator or admin). */
 void	h_trays_list(struct ctx *);
 void	h_trays_put(struct ctx *);
+void	h_trays_delete(struct ctx *);
+
+/* h_tray_tags.c: POST .../trays/{tray}/link-tag: writes a tray's RFID tag onto a Spoolman spool (operator, admin). */
+void	h_tray_tags_link(struct ctx *);
 
 /* h_spools.c: Spoolman's spools through the server: search, one spool, a scanned code. */
 void	h_spools_search(struct ctx *);
@@ -73,5 +77,8 @@ void	h_settings_check(struct ctx *);
 
 /* h_health.c: liveness without login. */
 void	h_health(struct ctx *);
+
+/* h_metrics.c: GET /metrics, Prometheus text format (no login; nginx admits this host only). */
+void	h_metrics(struct ctx *);
 
 #endif

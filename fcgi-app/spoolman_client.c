@@ -221,3 +221,72 @@ spoolman_client_get(struct spoolman_client *sc, const char *path, json_t **out, 
 	}
 	return SPOOLMAN_CLIENT_OK;
 }
+
+/* Back to the GET every other call makes: headers, no body, the connection kept. */
+static void
+back_to_get(struct spoolman_client *sc)
+{
+	curl_easy_setopt(sc->curl, CURLOPT_HTTPHEADER, sc->headers);
+	curl_easy_setopt(sc->curl, CURLOPT_POSTFIELDS, (char *)NULL);
+	curl_easy_setopt(sc->curl, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+	curl_easy_setopt(sc->curl, CURLOPT_FRESH_CONNECT, 0L);
+	curl_easy_setopt(sc->curl, CURLOPT_FORBID_REUSE, 0L);
+	curl_easy_setopt(sc->curl, CURLOPT_HTTPGET, 1L);
+}
+
+enum spoolman_client_result
+spoolman_client_send(struct spoolman_client *sc, const char *method, const char *path, json_t *body, json_t **out,
+    char *err)
+{
+	enum spoolman_client_result	 res;
+	struct curl_slist		*h;
+	CURLcode			 rc = CURLE_OK;
+	json_error_t			 je;
+	char				 url[SPOOLMAN_URL_MAX + 1024], what[128], *shown, *text;
+
+	*out = NULL;
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", sc->api, path) >= sizeof(url)) {
+		errbuf_set(err, "the Spoolman URL is too long");
+		return SPOOLMAN_CLIENT_BAD_ANSWER;
+	}
+	if ((text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		errbuf_set(err, "cannot encode the request to Spoolman");
+		return SPOOLMAN_CLIENT_BAD_ANSWER;
+	}
+	shown = spoolman_url_redact(url);
+	snprintf(what, sizeof(what), "Spoolman %s %.100s", method, shown);
+	free(shown);
+	h = curl_slist_append(NULL, "Accept: application/json");
+	h = h != NULL ? curl_slist_append(h, "Content-Type: application/json") : NULL;
+	h = h != NULL ? curl_slist_append(h, "Expect:") : NULL;
+	spoolman_body_reset(&sc->resp);
+	sc->status = 0;
+	sc->total = -1;
+	sc->curlerr[0] = '\0';
+#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(sc->curl, opt, val); } while (0)
+	if (h == NULL)
+		rc = CURLE_OUT_OF_MEMORY;
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_HTTPHEADER, h);
+	SET(CURLOPT_POSTFIELDSIZE, (long)strlen(text));
+	SET(CURLOPT_POSTFIELDS, text);
+	SET(CURLOPT_CUSTOMREQUEST, method);
+	/* A write on a connection of its own: libcurl never re-sends it silently (reliability.md E4). */
+	SET(CURLOPT_FRESH_CONNECT, 1L);
+	SET(CURLOPT_FORBID_REUSE, 1L);
+#undef SET
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(sc->curl);
+	curl_easy_getinfo(sc->curl, CURLINFO_RESPONSE_CODE, &sc->status);
+	back_to_get(sc);
+	curl_slist_free_all(h);
+	free(text);
+	if ((res = classify(sc, what, rc, err)) != SPOOLMAN_CLIENT_OK)
+		return res;
+	if ((*out = json_loadb(sc->resp.data != NULL ? sc->resp.data : "", sc->resp.len, JSON_DECODE_ANY,
+	    &je)) == NULL) {
+		errbuf_set(err, "%s: the answer is not JSON (%s)", what, je.text);
+		return SPOOLMAN_CLIENT_BAD_ANSWER;
+	}
+	return SPOOLMAN_CLIENT_OK;
+}

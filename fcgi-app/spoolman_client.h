@@ -43,6 +43,14 @@ void	 spoolman_client_free(struct spoolman_client *);
 enum spoolman_client_result spoolman_client_get(struct spoolman_client *, const char *path, json_t **out,
 	    char *err);
 
+/*
+ * A write: method ("POST", "PATCH", "PUT") {base}/api/v1{path} with body (borrowed) as JSON, on a connection of its
+ * own that is closed afterwards (libcurl never re-sends it silently; the client's GETs keep theirs).  Results and
+ * *out as spoolman_client_get(); a 4xx other than 404 is SPOOLMAN_CLIENT_BAD_ANSWER with Spoolman's message in err.
+ */
+enum spoolman_client_result spoolman_client_send(struct spoolman_client *, const char *method, const char *path,
+	    json_t *body, json_t **out, char *err);
+
 /* The HTTP status of the last GET, 0 when no answer arrived. */
 long	 spoolman_client_http_status(const struct spoolman_client *);
 

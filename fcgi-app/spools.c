@@ -6,6 +6,7 @@
 
 #include "app.h"
 #include "db.h"
+#include "log.h"
 #include "secret.h"
 #include "spools.h"
 
@@ -51,7 +52,7 @@ spools_fail_config(struct ctx *c, int client_rc)
 	if (client_rc == 0)
 		return ctx_fail(c, 503, "spoolman_not_configured", "no Spoolman URL is set: an admin sets it under "
 		    "Settings");
-	ctx_log(c, "%s", c->err);
+	ctx_logl(c, LOGL_WARN, "%s", c->err);
 	return ctx_fail(c, 503, "spoolman_not_configured", "the Spoolman settings cannot be used: %s", c->err);
 }
 
@@ -62,13 +63,13 @@ spools_fail(struct ctx *c, enum spoolman_client_result res, const char *err, con
 	case SPOOLMAN_CLIENT_NOT_FOUND:
 		return ctx_fail(c, 404, "not_found", "%s", not_found != NULL ? not_found : err);
 	case SPOOLMAN_CLIENT_TIMEOUT:
-		ctx_log(c, "%s", err);
+		ctx_logl(c, LOGL_WARN, "%s", err);
 		return ctx_fail(c, 504, "spoolman_unreachable", "%s", err);
 	case SPOOLMAN_CLIENT_UNREACHABLE:
-		ctx_log(c, "%s", err);
+		ctx_logl(c, LOGL_WARN, "%s", err);
 		return ctx_fail(c, 502, "spoolman_unreachable", "%s", err);
 	default:
-		ctx_log(c, "%s", err);
+		ctx_logl(c, LOGL_WARN, "%s", err);
 		return ctx_fail(c, 502, "spoolman_error", "%s", err);
 	}
 }
@@ -121,13 +122,13 @@ spools_check(struct ctx *c, long long id, json_t **spool)
 	if (rc == 0)
 		return SPOOLS_CHECK_NOT_CONFIGURED;
 	if (rc == -2) {
-		ctx_log(c, "%s", c->err);
+		ctx_logl(c, LOGL_WARN, "%s", c->err);
 		return SPOOLS_CHECK_ERROR;
 	}
 	res = spools_fetch(sc, id, spool, err);
 	spoolman_client_free(sc);
 	if (res != SPOOLMAN_CLIENT_OK && res != SPOOLMAN_CLIENT_NOT_FOUND)
-		ctx_log(c, "%s", err);
+		ctx_logl(c, LOGL_WARN, "%s", err);
 	switch (res) {
 	case SPOOLMAN_CLIENT_OK:
 		return SPOOLS_CHECK_OK;

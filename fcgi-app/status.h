@@ -28,36 +28,44 @@
 	"    CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(s.status->'trays') = 'array' " \
 	"        THEN s.status->'trays' ELSE '[]'::jsonb END) e " \
 	"   WHERE e->>'tray' ~ '^[0-9]{1,3}$' AND tray_valid((e->>'tray')::integer)), " \
-	"oa AS (SELECT ta.printer_id, ta.tray, ta.spool_id, ta.valid_from " \
+	"oa AS (SELECT ta.printer_id, ta.tray, ta.spool_id, ta.valid_from, ta.assigned_by " \
 	"    FROM vp JOIN tray_assignments ta ON ta.printer_id = vp.id AND ta.valid_to IS NULL), " \
 	"tr AS (SELECT coalesce(rt.printer_id, oa.printer_id) AS printer_id, coalesce(rt.tray, oa.tray) AS tray, " \
-	"    rt.e, oa.spool_id, oa.valid_from " \
+	"    rt.e, oa.spool_id, oa.valid_from, oa.assigned_by " \
 	"    FROM rt FULL JOIN oa ON oa.printer_id = rt.printer_id AND oa.tray = rt.tray), " \
 	"tj AS (SELECT tr.printer_id, tr.tray, CASE WHEN tr.tray < 128 THEN tr.tray / 4 ELSE tr.tray END AS unit, " \
 	tray_json " AS j FROM tr " \
 	"    LEFT JOIN LATERAL (SELECT sc.spool FROM spool_cache sc WHERE sc.spool_id = tr.spool_id OFFSET 0) c " \
-	"    ON true)"
+	"    ON true " \
+	"    LEFT JOIN tray_tags tt ON tt.printer_id = tr.printer_id AND tt.tray = tr.tray)"
 
 /*
  * A tray of TRAYS_CTES: tray, label, reported (the printer lists it), loaded, type, color (RRGGBBAA), remain
  * (percent) from the report, and spool, the mapped spool (id, SPOOL_INFO_PAIRS from spool_cache, since) or null.
+ * RFID (docs/smart-trays.md): tag (the spool identity the tray reports, or null), assigned_by ("tag", "hand" or
+ * null), conflict (null, "duplicate_tag", "spool_in_other_tray", "tag_on_several_spools"), tag_state (null,
+ * "pending", "matched", "unknown", "conflict") and tag_spool_id (the spool the tag names, also in a conflict).
  */
 #define TRAY_FULL \
 	"json_build_object('tray', tr.tray, 'label', tray_label(tr.tray), 'reported', tr.e IS NOT NULL, " \
 	"    'loaded', tr.e->'loaded', 'type', tr.e->'type', 'color', tr.e->'color', 'remain', tr.e->'remain', " \
+	"    'tag', tt.tag, 'assigned_by', tr.assigned_by, 'conflict', tt.conflict, 'tag_state', tt.state, " \
+	"    'tag_spool_id', tt.spool_id, " \
 	"    'spool', CASE WHEN tr.spool_id IS NOT NULL THEN json_build_object('id', tr.spool_id, " \
 	SPOOL_INFO_PAIRS("c.spool") ", 'since', tr.valid_from) END)"
 
-/* The dashboard's tray: tray, loaded, type, color, remain, and spool as id, name and remaining_weight. */
+/* The dashboard's tray: tray, loaded, type, color, remain, tag, assigned_by, conflict, and spool as id, name and
+ * remaining_weight. */
 #define TRAY_SHORT \
 	"json_build_object('tray', tr.tray, 'loaded', tr.e->'loaded', 'type', tr.e->'type', " \
-	"    'color', tr.e->'color', 'remain', tr.e->'remain', " \
+	"    'color', tr.e->'color', 'remain', tr.e->'remain', 'tag', tt.tag, 'assigned_by', tr.assigned_by, " \
+	"    'conflict', tt.conflict, " \
 	"    'spool', CASE WHEN tr.spool_id IS NOT NULL THEN json_build_object('id', tr.spool_id, " \
 	"        'name', c.spool#>'{filament,name}', 'remaining_weight', c.spool->'remaining_weight') END)"
 
 /*
- * Forgets every dashboard this process has cached; called after a change that shows on it (printers, trays).
- * Other processes see the change when their copy expires (app->status_cache_ms).
+ * Forgets every dashboard any process of the pool has cached (epoch_bump()); called after a change that shows on
+ * it (printers, trays).  The app also does this after every write request.
  */
 void	 status_cache_invalidate(void);
 

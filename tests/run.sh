@@ -115,6 +115,17 @@ else
 	trap - EXIT INT TERM
 fi
 
+# 6. The frontend in headless Chromium against the whole demo stack (tests/harness/stack.sh brings its own
+# cluster, so it runs outside the shared one).
+suite "frontend test_browser.sh" env BUILD="$BUILD" sh tests/frontend/test_browser.sh
+
+# 7. The local run (make run / make demo / make stop): tests/harness/stack.sh with its own cluster in a temp dir.
+suite "stack test_stack.sh" env BUILD="$BUILD" sh tests/stack/test_stack.sh
+
+# 8. The Ansible deployment (ansible/): syntax, ansible-lint, and a real run on this machine against a cluster of
+# its own (so outside the shared one); twice, the second changing nothing.
+suite "ansible test_ansible.sh" env BIN="$BUILD/bin/spoolkeeper" sh tests/ansible/test_ansible.sh
+
 [ -z "$failures" ] || echo "failed:$failures"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

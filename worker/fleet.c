@@ -6,8 +6,10 @@
 
 #include <sodium.h>
 
+#include "counters.h"
 #include "errbuf.h"
 #include "fleet.h"
+#include "log.h"
 #include "secret.h"
 #include "session.h"
 #include "tracker.h"
@@ -42,6 +44,7 @@ struct member {
 	int		 port, insecure;
 	int		 seen;		/* still listed in this sync */
 	int		 failing;	/* a restart was logged; quiet until connected */
+	int		 ever_connected;	/* a later connect counts as a reconnect */
 	char		 last_err[ERRBUF_LEN];	/* logged once until it changes or clears */
 };
 
@@ -91,15 +94,14 @@ drop(struct fleet *f, int i, int release, const char *why)
 	char		 pid[32], tok[32], err[ERRBUF_LEN];
 	const char	*p[2] = { pid, tok };
 
-	fprintf(stderr, "worker: printer %lld: dropped (%s)\n",
-	    mb->t->printer_id, why);
+	log_msg(LOGL_INFO, mb->t->printer_id, mb->t->job.id, "dropped (%s)", why);
 	session_stop(mb->s);
 	if (release) {
 		snprintf(pid, sizeof(pid), "%lld", mb->t->printer_id);
 		snprintf(tok, sizeof(tok), "%lld", mb->t->lease.token);
 		if (db_exec(f->db, "SELECT lease_release($1, $2)", 2, p, NULL,
 		    err) == -1)
-			fprintf(stderr, "worker: lease release: %s\n", err);
+			log_msg(LOGL_WARN, mb->t->printer_id, 0, "lease release: %s", err);
 	}
 	tracker_free(mb->t);
 	sodium_memzero(mb->code, sizeof(mb->code));
@@ -197,8 +199,7 @@ access_code(struct fleet *f, const struct printer_row *r, char *code)
 	}
 	if (plain == NULL) {
 		if (unreadable(f, r->id, err))
-			fprintf(stderr, "worker: printer %lld (%s): %s; printer skipped\n", r->id, r->name,
-			    err);
+			log_msg(LOGL_ERROR, r->id, 0, "printer %s: %s; printer skipped", r->name, err);
 		return -1;
 	}
 	memcpy(code, plain, strlen(plain) + 1);
@@ -247,8 +248,8 @@ adopt(struct fleet *f, const struct printer_row *r, char *err)
 	}
 	mb.seen = 1;
 	f->m[f->n++] = mb;
-	fprintf(stderr, "worker: printer %lld (%s): lease %lld taken%s\n",
-	    r->id, r->name, token, mb.t->job.id ? ", resuming its job" : "");
+	log_msg(LOGL_INFO, r->id, mb.t->job.id, "printer %s: lease %lld taken%s", r->name, token,
+	    mb.t->job.id ? ", resuming its job" : "");
 	return 0;
 fail:
 	sodium_memzero(mb.code, sizeof(mb.code));
@@ -289,6 +290,23 @@ row_of(const struct db_result *res, int i, struct printer_row *r)
 	r->code_enc = db_result_get(res, i, 7);
 }
 
+/* Writes this worker's counters (worker/counters.h) to worker_metrics, which GET /metrics adds up. */
+static int
+publish_counters(struct fleet *f, char *err)
+{
+	char		*json = counters_json();
+	const char	*p[2] = { f->conf->worker_id, json };
+	int		 rc;
+
+	if (json == NULL)
+		return errbuf_set(err, "counters: out of memory");
+	rc = db_exec(f->db, "INSERT INTO worker_metrics (worker_id, counters) VALUES ($1, $2::jsonb) "
+	    "ON CONFLICT (worker_id) DO UPDATE SET counters = EXCLUDED.counters, updated_at = now()",
+	    2, p, NULL, err);
+	free(json);
+	return rc;
+}
+
 static int
 heartbeat(struct fleet *f, char *err)
 {
@@ -298,11 +316,13 @@ heartbeat(struct fleet *f, char *err)
 	gethostname(host, sizeof(host) - 1);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	snprintf(n, sizeof(n), "%d", f->n);
-	return db_exec(f->db, "INSERT INTO worker_heartbeats (worker_id, "
+	if (db_exec(f->db, "INSERT INTO worker_heartbeats (worker_id, "
 	    "hostname, pid, printers, seen_at) VALUES ($1, $2, $3::int, "
 	    "$4::int, now()) ON CONFLICT (worker_id) DO UPDATE SET hostname = "
 	    "EXCLUDED.hostname, pid = EXCLUDED.pid, printers = "
-	    "EXCLUDED.printers, seen_at = now()", 4, p, NULL, err);
+	    "EXCLUDED.printers, seen_at = now()", 4, p, NULL, err) == -1)
+		return -1;
+	return publish_counters(f, err);
 }
 
 int
@@ -329,7 +349,7 @@ fleet_sync(struct fleet *f, time_t now, char *err)
 		if (f->conf->max_printers > 0 && f->n >= f->conf->max_printers)
 			continue;
 		if (adopt(f, &r, err) == -1)
-			fprintf(stderr, "worker: printer %lld: %s\n", r.id, err);
+			log_msg(LOGL_ERROR, r.id, 0, "%s", err);
 	}
 	db_result_free(res);
 	unreadable_prune(f);
@@ -356,14 +376,18 @@ fleet_dispatch(struct fleet *f, const struct queue_msg *m, time_t now)
 		return;		/* a late event of a dropped printer */
 	switch (m->kind) {
 	case QUEUE_CONNECTED:
-		fprintf(stderr, "worker: printer %lld: connected\n",
-		    m->printer_id);
+		log_msg(LOGL_INFO, m->printer_id, mb->t->job.id, "connected");
+		counters_add(COUNTER_MQTT_CONNECTS, 1);
+		if (mb->ever_connected)
+			counters_add(COUNTER_MQTT_RECONNECTS, 1);
+		mb->ever_connected = 1;
 		tracker_connection(mb->t, 1, now);
 		break;
 	case QUEUE_DISCONNECTED:
-		if (mb->t->connected)
-			fprintf(stderr, "worker: printer %lld: disconnected "
-			    "(%d)\n", m->printer_id, m->rc);
+		if (mb->t->connected) {
+			log_msg(LOGL_WARN, m->printer_id, mb->t->job.id, "disconnected (%d)", m->rc);
+			counters_add(COUNTER_MQTT_DISCONNECTS, 1);
+		}
 		tracker_connection(mb->t, 0, now);
 		break;
 	case QUEUE_REPORT:
@@ -371,12 +395,10 @@ fleet_dispatch(struct fleet *f, const struct queue_msg *m, time_t now)
 		    err) == -1) {
 			/* A repeating failure (database down) is logged once. */
 			if (strcmp(err, mb->last_err) != 0)
-				fprintf(stderr, "worker: printer %lld: %s\n",
-				    m->printer_id, err);
+				log_msg(LOGL_ERROR, m->printer_id, mb->t->job.id, "%s", err);
 			snprintf(mb->last_err, sizeof(mb->last_err), "%s", err);
 		} else if (mb->last_err[0] != '\0') {
-			fprintf(stderr, "worker: printer %lld: working again\n",
-			    m->printer_id);
+			log_msg(LOGL_INFO, m->printer_id, mb->t->job.id, "working again");
 			mb->last_err[0] = '\0';
 		}
 		break;
@@ -395,13 +417,13 @@ fleet_planned(struct fleet *f, long long job_id)
 	snprintf(id, sizeof(id), "%lld", job_id);
 	if (db_exec(f->db, "SELECT printer_id FROM print_jobs WHERE id = $1",
 	    1, p, &res, err) == -1) {
-		fprintf(stderr, "worker: job %lld: %s\n", job_id, err);
+		log_msg(LOGL_ERROR, 0, job_id, "%s", err);
 		return;
 	}
 	if (db_result_int64(res, 0, 0, &printer_id) == 0 &&
 	    (mb = find(f, printer_id)) != NULL &&
 	    tracker_planned(mb->t, f->db, job_id, err) == -1)
-		fprintf(stderr, "worker: job %lld: %s\n", job_id, err);
+		log_msg(LOGL_ERROR, printer_id, job_id, "%s", err);
 	db_result_free(res);
 }
 
@@ -411,16 +433,14 @@ restart(struct fleet *f, struct member *mb, time_t now)
 	char err[ERRBUF_LEN];
 
 	if (!mb->failing)
-		fprintf(stderr, "worker: printer %lld: cannot connect to %s:%d "
-		    "(TLS, access code or network); retrying every %d s\n",
-		    mb->t->printer_id, mb->host, mb->port, RESTART_AFTER);
+		log_msg(LOGL_WARN, mb->t->printer_id, mb->t->job.id, "cannot connect to %s:%d "
+		    "(TLS, access code or network); retrying every %d s", mb->host, mb->port, RESTART_AFTER);
 	mb->failing = 1;
 	session_stop(mb->s);
 	mb->s = NULL;
 	mb->t->last_msg = now;
 	if (start_session(f, mb, err) == -1)
-		fprintf(stderr, "worker: printer %lld: %s\n", mb->t->printer_id,
-		    err);
+		log_msg(LOGL_ERROR, mb->t->printer_id, mb->t->job.id, "%s", err);
 }
 
 void
@@ -434,8 +454,7 @@ fleet_tick(struct fleet *f, time_t now)
 		mb = &f->m[i];
 		if (tracker_flush_status(mb->t, f->db, f->conf->worker_id, now,
 		    STATUS_EVERY, err) == -1)
-			fprintf(stderr, "worker: printer %lld: status: %s\n",
-			    mb->t->printer_id, err);
+			log_msg(LOGL_ERROR, mb->t->printer_id, mb->t->job.id, "status: %s", err);
 		if (!mb->t->connected) {
 			/*
 			 * libmosquitto reconnects by itself, but its network

@@ -14,6 +14,8 @@
 #include "db.h"
 #include "errbuf.h"
 #include "fleet.h"
+#include "notify.h"
+#include "log.h"
 #include "outbox.h"
 #include "planner.h"
 #include "queue.h"
@@ -100,11 +102,10 @@ load_key(const char *path, struct secret_key **kp)
 	if (secret_key_load(path, kp, err) == 0)
 		return 0;
 	if (errno == ENOENT) {
-		fprintf(stderr, "spoolkeeper-worker: warning: %s; printers whose "
-		    "access code is stored encrypted are skipped\n", err);
+		log_msg(LOGL_WARN, 0, 0, "%s; printers whose access code is stored encrypted are skipped", err);
 		return 0;
 	}
-	fprintf(stderr, "spoolkeeper-worker: %s\n", err);
+	log_msg(LOGL_ERROR, 0, 0, "%s", err);
 	return -1;
 }
 
@@ -173,7 +174,7 @@ run(struct db *db, struct queue *q, struct fleet *f, int sync_every)
 		now = time(NULL);
 		if (!db_ok) {
 			if (db_check(db, err) == -1 || listen_all(db, err) == -1) {
-				fprintf(stderr, "worker: database: %s\n", err);
+				log_msg(LOGL_ERROR, 0, 0, "database: %s", err);
 				sleep(1);
 				continue;
 			}
@@ -181,7 +182,7 @@ run(struct db *db, struct queue *q, struct fleet *f, int sync_every)
 		}
 		if (sync || now - last_sync >= sync_every) {
 			if (fleet_sync(f, now, err) == -1) {
-				fprintf(stderr, "worker: sync: %s\n", err);
+				log_msg(LOGL_ERROR, 0, 0, "sync: %s", err);
 				db_ok = 0;
 			}
 			last_sync = now;
@@ -201,12 +202,13 @@ main(int argc, char *argv[])
 	struct fleet_conf	 fc;
 	struct outbox_ctx	 oc;
 	struct planner_ctx	 pc;
+	struct notify_ctx	 nc;
 	struct sigaction	 sa;
 	struct secret_key	*key;
 	struct db		*db;
 	struct queue		*q;
 	struct fleet		*f;
-	pthread_t		 outbox_tid, planner_tid;
+	pthread_t		 outbox_tid, planner_tid, notify_tid;
 	char			 err[ERRBUF_LEN];
 
 	parse_options(argc, argv, &o);
@@ -219,15 +221,15 @@ main(int argc, char *argv[])
 		return 1;
 	if (db_open(conf_database(), &db, err) == -1 ||
 	    listen_all(db, err) == -1) {
-		fprintf(stderr, "spoolkeeper-worker: database: %s\n", err);
+		log_msg(LOGL_ERROR, 0, 0, "database: %s", err);
 		return 1;
 	}
 	if ((q = queue_new()) == NULL || session_lib_init() == -1) {
-		fprintf(stderr, "spoolkeeper-worker: cannot set up MQTT\n");
+		log_msg(LOGL_ERROR, 0, 0, "cannot set up MQTT");
 		return 1;
 	}
 	if (spoolman_global_init(err) == -1) {
-		fprintf(stderr, "spoolkeeper-worker: %s\n", err);
+		log_msg(LOGL_ERROR, 0, 0, "%s", err);
 		return 1;
 	}
 	fc.worker_id = o.worker_id;
@@ -248,24 +250,32 @@ main(int argc, char *argv[])
 	pc.ca_file = o.cafile;
 	pc.stop = &stop;
 	pc.key = key;
+	memset(&nc, 0, sizeof(nc));
+	nc.conninfo = conf_database();
+	nc.worker_id = o.worker_id;
+	nc.stop = &stop;
+	nc.key = key;
+	notify_ctx_init(&nc);
 	if (pthread_create(&outbox_tid, NULL, outbox_thread_main, &oc) != 0 ||
-	    pthread_create(&planner_tid, NULL, planner_thread_main, &pc) != 0) {
-		fprintf(stderr, "spoolkeeper-worker: cannot start threads\n");
+	    pthread_create(&planner_tid, NULL, planner_thread_main, &pc) != 0 ||
+	    pthread_create(&notify_tid, NULL, notify_thread_main, &nc) != 0) {
+		log_msg(LOGL_ERROR, 0, 0, "cannot start threads");
 		return 1;
 	}
-	fprintf(stderr, "worker %s: started\n", o.worker_id);
+	log_msg(LOGL_INFO, 0, 0, "worker %s: started", o.worker_id);
 	/* Renew well within the lease: a third of its time. */
 	run(db, q, f, o.lease_ttl > 0 && o.lease_ttl / 3 < SYNC_EVERY ?
 	    (o.lease_ttl / 3 > 0 ? o.lease_ttl / 3 : 1) : SYNC_EVERY);
 	atomic_store(&stop, 1);
 	pthread_join(outbox_tid, NULL);
 	pthread_join(planner_tid, NULL);
+	pthread_join(notify_tid, NULL);
 	fleet_free(f);
 	queue_free(q);
 	session_lib_cleanup();
 	spoolman_global_cleanup();
 	db_close(db);
 	secret_key_free(key);
-	fprintf(stderr, "worker %s: stopped\n", o.worker_id);
+	log_msg(LOGL_INFO, 0, 0, "worker %s: stopped", o.worker_id);
 	return 0;
 }

@@ -10,7 +10,10 @@
 
 #include "db.h"
 #include "errbuf.h"
+#include "log.h"
 #include "outbox.h"
+#include "rfid.h"
+#include "spool_patch.h"
 #include "spoolman.h"
 #include "xmalloc.h"
 
@@ -168,7 +171,7 @@ static void
 olog(const struct batch *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* One log line: "spoolkeeper: outbox: <batch tag>: <message>". */
+/* One info line: "outbox: <batch tag>: <message>" (common/log.h). */
 static void
 olog(const struct batch *b, const char *fmt, ...)
 {
@@ -178,7 +181,7 @@ olog(const struct batch *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "spoolkeeper: outbox: %s: %s\n", b->tag, msg);
+	log_msg(LOGL_INFO, 0, 0, "outbox: %s: %s", b->tag, msg);
 }
 
 /* A double as exact text for a parameter ("%.17g"), or NULL for NAN. */
@@ -361,7 +364,7 @@ review(struct db *db, struct batch *b, const char *why, double post, char *err)
 
 	token_text(tok, b);
 	p[2] = num(pbuf, post);
-	olog(b, "needs review: %s", why);
+	log_msg(LOGL_WARN, 0, 0, "outbox: %s: needs review: %s", b->tag, why);
 	return update(db, REVIEW_SQL, 3, p, err) == -1 ? -1 : 0;
 }
 
@@ -711,8 +714,7 @@ trouble(char *last, const char *what, const char *err)
 {
 	if (strcmp(last, err) == 0)
 		return;
-	fprintf(stderr, "spoolkeeper: outbox: %s: %s (not logged again while "
-	    "it lasts)\n", what, err);
+	log_msg(LOGL_WARN, 0, 0, "outbox: %s: %s (not logged again while it lasts)", what, err);
 	snprintf(last, ERRBUF_LEN, "%s", err);
 }
 
@@ -721,7 +723,7 @@ trouble_over(char *last, const char *msg)
 {
 	if (last[0] == '\0')
 		return;
-	fprintf(stderr, "spoolkeeper: outbox: %s\n", msg);
+	log_msg(LOGL_INFO, 0, 0, "outbox: %s", msg);
 	last[0] = '\0';
 }
 
@@ -767,14 +769,12 @@ reload_settings(struct drain *d)
 	if (rc == 0)
 		return;
 	if (d->sm == NULL) {
-		fprintf(stderr, "spoolkeeper: outbox: the setting spoolman_url is "
-		    "not set: nothing is sent until it is\n");
+		log_msg(LOGL_WARN, 0, 0, "outbox: the setting spoolman_url is not set: nothing is sent until it is");
 		return;
 	}
 	if (d->ctx->spoolman_timeout_ms > 0)
 		spoolman_set_timeouts(d->sm, 0, d->ctx->spoolman_timeout_ms);
-	fprintf(stderr, "spoolkeeper: outbox: sending to Spoolman at %s\n",
-	    spoolman_url_redacted(d->sm));
+	log_msg(LOGL_INFO, 0, 0, "outbox: sending to Spoolman at %s", spoolman_url_redacted(d->sm));
 }
 
 /* Takes the notifications that have arrived.  1 if there were any, 0 if none, -1 when the connection failed. */
@@ -842,7 +842,7 @@ round_once(struct drain *d)
 {
 	char	err[ERRBUF_LEN];
 	double	ms;
-	int	sent;
+	int	sent, more;
 
 	if (d->db == NULL) {
 		if (connect_db(d, err) == -1) {
@@ -855,8 +855,11 @@ round_once(struct drain *d)
 	}
 	if (d->reload || mono() - d->reloaded_at >= d->poll_ms / 1000.0)
 		reload_settings(d);
+	/* Then the RFID lookups and the location writes (rfid.c, spool_patch.c), on the same client. */
 	if (outbox_drain_once(d->db, d->sm, d->ctx->worker_id, &sent,
-	    err) == -1 || next_wake_ms(d, &ms, err) == -1) {
+	    err) == -1 || rfid_drain_once(d->db, d->sm, &more, err) == -1 ||
+	    spool_patch_drain_once(d->db, d->sm, &more, err) == -1 ||
+	    next_wake_ms(d, &ms, err) == -1) {
 		db_failed(d, err);
 		return;
 	}
@@ -879,6 +882,7 @@ outbox_thread_main(void *arg)
 	d.reload = 1;
 	while (!stopping(&d))
 		round_once(&d);
+	rfid_thread_done();
 	spoolman_free(d.sm);
 	db_close(d.db);
 	return NULL;

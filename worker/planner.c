@@ -15,6 +15,7 @@
 #include "db.h"
 #include "errbuf.h"
 #include "fetch.h"
+#include "log.h"
 #include "plan_store.h"
 #include "planner.h"
 #include "secret.h"
@@ -55,10 +56,11 @@ struct job_row {
 enum outcome { PLANNED, FAILED_RETRY, FAILED_FINAL, SKIPPED, DB_LOST };
 
 static void
-plog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+plog(enum log_level level, long long job_id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* One line "planner: <message>" at level, for job_id (0: none). */
 static void
-plog(const char *fmt, ...)
+plog(enum log_level level, long long job_id, const char *fmt, ...)
 {
 	va_list	ap;
 	char	line[1024];
@@ -66,7 +68,7 @@ plog(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "planner: %s\n", line);
+	log_msg(level, 0, job_id, "planner: %s", line);
 }
 
 static long long
@@ -164,7 +166,7 @@ static void
 db_failed(struct planner *p, const char *what, const char *err)
 {
 	if (!p->db_failing)
-		plog("database: %s: %s (retrying)", what, err);
+		plog(LOGL_ERROR, 0, "database: %s: %s (retrying)", what, err);
 	p->db_failing = 1;
 }
 
@@ -172,7 +174,7 @@ static void
 db_recovered(struct planner *p)
 {
 	if (p->db_failing)
-		plog("database: working again");
+		plog(LOGL_INFO, 0, "database: working again");
 	p->db_failing = 0;
 }
 
@@ -394,7 +396,7 @@ plan_job(struct planner *p, const struct job_row *j, char *err)
 		return strncmp(db_sqlstate(p->db), "23", 2) == 0 ?
 		    FAILED_FINAL : FAILED_RETRY;
 	}
-	plog("job %lld: planned: %d layers, %zu cells (plate %d)", j->id,
+	plog(LOGL_INFO, j->id, "job %lld: planned: %d layers, %zu cells (plate %d)", j->id,
 	    plan->layer_count, plan->ncells, plan->plate);
 	plan_free(plan);
 	return PLANNED;
@@ -412,7 +414,7 @@ settle(struct planner *p, const struct job_row *j, enum outcome o,
 	if (o == PLANNED) {
 		STAT(p, planned);
 		if ((r = retry_get(p, j->id, 0)) != NULL && r->attempts > 0)
-			plog("job %lld: planned after %d failed attempt%s", j->id,
+			plog(LOGL_INFO, j->id, "job %lld: planned after %d failed attempt%s", j->id,
 			    r->attempts, r->attempts == 1 ? "" : "s");
 		retry_drop(p, j->id);
 		snprintf(job, sizeof(job), "%lld", j->id);
@@ -432,7 +434,7 @@ settle(struct planner *p, const struct job_row *j, enum outcome o,
 	r->gave_up = o == FAILED_FINAL;
 	r->next_ms = now_ms() + backoff_ms(p, r->attempts);
 	if (strcmp(r->last, msg) != 0) {	/* log a repeated failure once */
-		plog("job %lld: %s (%s)", j->id, msg, r->gave_up ? "not retried "
+		plog(LOGL_WARN, j->id, "job %lld: %s (%s)", j->id, msg, r->gave_up ? "not retried "
 		    "until the job changes" : "will retry");
 		snprintf(r->last, sizeof(r->last), "%s", msg);
 	}
@@ -613,10 +615,10 @@ planner_thread_main(void *arg)
 	p.seed = (unsigned int)now_ms() ^ (unsigned int)(size_t)&p;
 	poll = p.ctx->poll_ms > 0 ? p.ctx->poll_ms : PLANNER_POLL_MS;
 	if (fetch_init() == -1)
-		plog("libcurl initialisation failed; downloads will fail");
+		plog(LOGL_ERROR, 0, "libcurl initialisation failed; downloads will fail");
 	if (p.ctx->cache_dir != NULL && mkdir(p.ctx->cache_dir, 0700) == -1 &&
 	    errno != EEXIST)
-		plog("cache directory %s: %s", p.ctx->cache_dir, strerror(errno));
+		plog(LOGL_ERROR, 0, "cache directory %s: %s", p.ctx->cache_dir, strerror(errno));
 	while (!stopping(&p)) {
 		if (connect_db(&p) == -1) {
 			nap(&p, down_ms);

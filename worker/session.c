@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "counters.h"
 #include "errbuf.h"
 #include "session.h"
 #include "xmalloc.h"
@@ -70,6 +71,8 @@ on_connect(struct mosquitto *m, void *arg, int rc)
 		mosquitto_publish(m, NULL, s->request, (int)strlen(PUSHALL),
 		    PUSHALL, 0, false);
 	}
+	if (rc != 0)
+		counters_add(COUNTER_MQTT_REFUSED, 1);	/* CONNACK: bad login or identifier */
 	queue_push(s->q, s->printer_id, rc == 0 ? QUEUE_CONNECTED :
 	    QUEUE_DISCONNECTED, rc, NULL, 0);
 }

@@ -7,8 +7,10 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "counters.h"
 #include "db.h"
 #include "errbuf.h"
+#include "log.h"
 #include "secret.h"
 #include "spoolman.h"
 #include "spoolman_http.h"
@@ -288,12 +290,11 @@ static void
 note_health(struct spoolman *sm, int failing, const char *why)
 {
 	if (failing && !sm->down) {
-		fprintf(stderr, "spoolkeeper: spoolman %s: failing: %s (not "
-		    "logged again until it answers)\n", sm->redacted, why);
+		log_msg(LOGL_WARN, 0, 0, "spoolman %s: failing: %s (not logged again until it answers)",
+		    sm->redacted, why);
 		sm->down = 1;
 	} else if (!failing && sm->down) {
-		fprintf(stderr, "spoolkeeper: spoolman %s: answers again\n",
-		    sm->redacted);
+		log_msg(LOGL_INFO, 0, 0, "spoolman %s: answers again", sm->redacted);
 		sm->down = 0;
 	}
 }
@@ -344,7 +345,7 @@ classify(struct spoolman *sm, const char *what, CURLcode rc, long sent,
 }
 
 /*
- * Runs one request, "GET" or "PUT" (with body), on a fresh connection that is closed after it.  Returns the class;
+ * Runs one request, "GET" (body NULL) or "PUT", "PATCH", "POST" (with body), on a fresh connection closed after it.  Returns the class;
  * the response body is in sm->resp.
  */
 static enum spoolman_result
@@ -355,7 +356,7 @@ perform(struct spoolman *sm, const char *method, const char *path,
 	CURLcode	 rc = CURLE_OK;
 	char		 url[2048], what[128];
 	long		 sent = 0;
-	int		 put = strcmp(method, "PUT") == 0;
+	int		 put = body != NULL, failing;	/* PUT, PATCH, POST */
 	enum spoolman_result res;
 
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", sm->api, path) >=
@@ -383,7 +384,7 @@ perform(struct spoolman *sm, const char *method, const char *path,
 	if (put) {
 		SET(CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 		SET(CURLOPT_POSTFIELDS, body);
-		SET(CURLOPT_CUSTOMREQUEST, "PUT");
+		SET(CURLOPT_CUSTOMREQUEST, method);
 	} else {
 		/* Forget the last PUT's body (freed since), then back to GET. */
 		SET(CURLOPT_POSTFIELDS, (char *)NULL);
@@ -401,8 +402,11 @@ perform(struct spoolman *sm, const char *method, const char *path,
 	sm->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
 	res = classify(sm, what, rc, sent, err);
 	/* Failing: no answer, a server error, or a login the proxy refuses (a setting to fix, not a row's fault). */
-	note_health(sm, rc != CURLE_OK || sm->status >= 500 || sm->status == 401 ||
-	    sm->status == 407, err);
+	failing = rc != CURLE_OK || sm->status >= 500 || sm->status == 401 || sm->status == 407;
+	counters_add(COUNTER_SPOOLMAN_REQUESTS, 1);
+	if (failing)
+		counters_add(COUNTER_SPOOLMAN_ERRORS, 1);
+	note_health(sm, failing, err);
 	return res;
 }
 
@@ -434,6 +438,7 @@ parse_spool(struct spoolman *sm, int spool_id, struct spoolman_spool *out,
 		    "object (%s)", spool_id, j == NULL ? je.text : "wrong type");
 	}
 	out->used_weight = get_weight(j, "used_weight");
+	out->remaining_weight = get_weight(j, "remaining_weight");
 	f = json_object_get(j, "filament");
 	out->density = get_weight(f, "density");
 	out->diameter = get_weight(f, "diameter");
@@ -496,6 +501,7 @@ spoolman_get_spool(struct spoolman *sm, int spool_id, struct spoolman_spool *out
 	char			path[64];
 
 	out->used_weight = out->density = out->diameter = NAN;
+	out->remaining_weight = NAN;
 	if (spool_id <= 0) {
 		errbuf_set(err, "bad spool id %d", spool_id);
 		return SPOOLMAN_REFUSED;
@@ -506,5 +512,32 @@ spoolman_get_spool(struct spoolman *sm, int spool_id, struct spoolman_spool *out
 		return res;
 	if (parse_spool(sm, spool_id, out, err) == -1)
 		return SPOOLMAN_UNKNOWN;
+	return SPOOLMAN_OK;
+}
+
+enum spoolman_result
+spoolman_request(struct spoolman *sm, const char *method, const char *path,
+    json_t *body, json_t **out, char *err)
+{
+	enum spoolman_result	 res;
+	json_error_t		 je;
+	char			*text = NULL;
+
+	*out = NULL;
+	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		errbuf_set(err, "%s %s: cannot encode the request", method, path);
+		return SPOOLMAN_REFUSED;
+	}
+	res = perform(sm, method, path, text, err);
+	free(text);
+	if (res != SPOOLMAN_OK)
+		return res;
+	*out = json_loadb(sm->resp.data != NULL ? sm->resp.data : "",
+	    sm->resp.len, JSON_DECODE_ANY, &je);
+	if (*out == NULL) {
+		errbuf_set(err, "%s %s: the answer is not JSON (%s)", method,
+		    path, je.text);
+		return SPOOLMAN_UNKNOWN;
+	}
 	return SPOOLMAN_OK;
 }

@@ -2,6 +2,8 @@
 #ifndef WORKER_SPOOLMAN_H
 #define WORKER_SPOOLMAN_H
 
+#include <jansson.h>
+
 struct db;
 struct secret_key;
 
@@ -56,6 +58,7 @@ struct spoolman_spool {
 	double	used_weight;	/* g, finite, >= 0 */
 	double	density;	/* g/cm3 of the spool's filament */
 	double	diameter;	/* mm */
+	double	remaining_weight;	/* g (Spoolman's remaining_weight), NAN when not given */
 };
 
 /*
@@ -106,6 +109,15 @@ enum spoolman_result spoolman_use(struct spoolman *, int spool_id, enum spoolman
 /* GET {base}/api/v1/spool/{spool_id}, also on a connection of its own.  On SPOOLMAN_OK fills *out. */
 enum spoolman_result spoolman_get_spool(struct spoolman *, int spool_id, struct spoolman_spool *out,
 	    char *err);
+
+/*
+ * Any JSON request on a connection of its own: method "GET" (body NULL) or "PUT", "PATCH", "POST" with body
+ * (borrowed; sent as compact JSON), path under /api/v1 starting with "/" and already %-encoded.  On SPOOLMAN_OK
+ * *out is the parsed answer (new; json_decref() it; an answer that is not JSON is SPOOLMAN_UNKNOWN); otherwise
+ * *out is NULL and err is set.  The outcome classes are those of spoolman_use().
+ */
+enum spoolman_result spoolman_request(struct spoolman *, const char *method, const char *path, json_t *body,
+	    json_t **out, char *err);
 
 /* The HTTP status of the last request (0 when no response arrived). */
 long	 spoolman_last_status(const struct spoolman *);

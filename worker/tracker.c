@@ -5,6 +5,8 @@
 
 #include "bambu_status.h"
 #include "errbuf.h"
+#include "rfid.h"
+#include "log.h"
 #include "status_json.h"
 #include "tracker.h"
 #include "xmalloc.h"
@@ -31,6 +33,7 @@ tracker_free(struct tracker *t)
 	if (t == NULL)
 		return;
 	bambu_state_free(t->st);
+	free(t->rfid_last);
 	free(t);
 }
 
@@ -123,8 +126,7 @@ start_job(struct tracker *t, struct db *db, const struct bambu_status *s,
 	if (rc == 0)
 		t->job.id = 0;	/* that print has ended already */
 	else
-		fprintf(stderr, "worker: printer %lld: job %lld %s (%s)\n",
-		    t->printer_id, t->job.id, t->job.key,
+		log_msg(LOGL_INFO, t->printer_id, t->job.id, "job %lld %s (%s)", t->job.id, t->job.key,
 		    js.project != NULL ? "mapped" : "no mapping");
 	t->last_layer = t->last_percent = -1;
 	return 0;
@@ -149,9 +151,8 @@ end_job(struct tracker *t, struct db *db, const char *state, int tray,
 	if (jobs_advance(db, &t->lease, &t->job, -1, -1, state, tray,
 	    err) == -1)
 		return -1;
-	fprintf(stderr, "worker: printer %lld: job %lld %s, charged to layer "
-	    "%d of %d\n", t->printer_id, t->job.id, t->job.state,
-	    t->job.checkpoint_layer, t->job.layer_count);
+	log_msg(LOGL_INFO, t->printer_id, t->job.id, "job %lld %s, charged to layer %d of %d", t->job.id,
+	    t->job.state, t->job.checkpoint_layer, t->job.layer_count);
 	t->job.id = 0;
 	t->have_project = 0;
 	return 0;
@@ -212,7 +213,9 @@ tracker_report(struct tracker *t, struct db *db, const void *payload,
 		return 0;
 	t->status_dirty = 1;
 	bambu_status_get(t->st, &s);
-	return on_status(t, db, &s, now, err);
+	if (on_status(t, db, &s, now, err) == -1)
+		return -1;
+	return rfid_observe(db, &t->lease, &s, &t->rfid_last, err);
 }
 
 int

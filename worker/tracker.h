@@ -25,6 +25,7 @@ struct tracker {
 	int			 status_dirty;
 	int			 poked;		/* watchdog sent a pushall */
 	time_t			 pushall_at;	/* last pushall asked while incomplete */
+	char			*rfid_last;	/* the tagged trays last written (rfid.c), NULL: none yet */
 };
 
 /* Returns a new tracker for a printer this worker holds the lease of (tracker_free()). */

@@ -38,9 +38,10 @@
 # frontend is served in place when the workers can read it, else copied into WEB_RUN/frontend.
 #
 # Environment: WEB_BIN (default $BUILD/bin/spoolkeeper-web, BUILD default build), WEB_PROCESSES (2),
-# WEB_TIMEOUT (20), WEB_FRONTEND (a directory with index.html; default frontend/ of the checkout when it has
-# one, else a one-page stand-in), WEB_NGINX (default nginx from PATH or /usr/sbin/nginx), WEB_NGINX_USER,
-# WEB_TMPDIR (/tmp), WEB_ROOT (the checkout; default the current directory), WEB_LOGIN_RATE (unset: production's
+# WEB_TIMEOUT (20), WEB_FRONTEND (a directory with index.html; default frontend/dist/ of the checkout, the built
+# app of `make frontend`, when it has one, else frontend/ when it has one, else a one-page stand-in), WEB_NGINX (default nginx from PATH or /usr/sbin/nginx), WEB_NGINX_USER,
+# WEB_LISTEN_PORT (nginx's port on 127.0.0.1; unset: a free one, retried when taken), WEB_TMPDIR (/tmp),
+# WEB_ROOT (the checkout; default the current directory), WEB_LOGIN_RATE (unset: production's
 # login rate limit, 10r/m with a burst of 5; a test that logs in more often than that from 127.0.0.1 sets e.g.
 # 600r/s, and DIR then holds a copy of nginx/spoolkeeper-http.conf with that rate).
 
@@ -179,7 +180,9 @@ web_logs()
 web_frontend()
 {
 	_src=${WEB_FRONTEND:-}
-	if [ -z "$_src" ] && [ -f "$(web_root)/frontend/index.html" ]; then
+	if [ -z "$_src" ] && [ -f "$(web_root)/frontend/dist/index.html" ]; then
+		_src=$(web_root)/frontend/dist		# the built app (make frontend)
+	elif [ -z "$_src" ] && [ -f "$(web_root)/frontend/index.html" ]; then
 		_src=$(web_root)/frontend
 	fi
 	if [ -z "$_src" ]; then
@@ -227,7 +230,8 @@ web_wait_app()
 # GET /api/v1/health answers 200.  Returns 0, 1 (failed: says why), or 2 (the port was taken: try another).
 web_launch_nginx()
 {
-	WEB_PORT=$(harness_free_port) || return 1
+	WEB_PORT=${WEB_LISTEN_PORT:-}
+	[ -n "$WEB_PORT" ] || WEB_PORT=$(harness_free_port) || return 1
 	web_render_nginx "$WEB_DIR/nginx.conf" "$WEB_PORT" "$WEB_SOCKET" "$WEB_DIR/var" "$WEB_FRONTEND_DIR" \
 	    "$WEB_RUN/tmp" || return 1
 	web_nginx_test "$WEB_DIR/nginx.conf" || return 1
@@ -344,6 +348,12 @@ web_start()
 		web_launch_nginx
 		_st=$?
 		[ "$_st" -eq 0 ] && break
+		if [ "$_st" -eq 2 ] && [ -n "${WEB_LISTEN_PORT:-}" ]; then
+			# A port given by the caller is not swapped for another one.
+			echo "web.sh: port $WEB_PORT of 127.0.0.1 is already in use" >&2
+			web_stop
+			return 1
+		fi
 		if [ "$_st" -ne 2 ] || [ "$_tries" -ge 5 ]; then
 			web_logs
 			web_stop

@@ -93,6 +93,9 @@ struct printer {
 	double			 t_done;
 	int			 faults_armed;
 	int			 fault_done_disc, fault_done_sil, fault_done_reboot;
+	/* Tags set with the stdin command "tag" (tag_set[tray]); other trays follow --tags. */
+	unsigned char		 tag_set[256];
+	char			 tag_uid[256][17], tag_uuid[256][33];
 };
 
 static struct opts	 o;
@@ -164,7 +167,7 @@ usage(FILE *f)
 "  --down-cmd CMD / --up-cmd CMD run by sh when a disconnect/reboot starts/ends (e.g. stop and\n"
 "                                start this printer's broker: sh tests/harness/broker.sh down DIR)\n"
 "Other: --dump (print the script and exit)   --quiet (no PERCENT/TRAY lines)\n"
-"stdin lines: [SERIAL] start|fail|cancel|pushall|disconnect S|silence S|reboot S|quit\n",
+"stdin lines: [SERIAL] start|fail|cancel|pushall|disconnect S|silence S|reboot S|tag T UID|none [UUID]|quit\n",
 	    FAIL_ERROR, CANCEL_ERROR);
 }
 
@@ -512,7 +515,11 @@ tray_json(json_t *tray, const struct printer *p, int global)
 		snprintf(color, sizeof(color), "%sFF", f->color + 1);
 	else
 		snprintf(color, sizeof(color), "%s", filler_color[global % 4]);
-	if (tag) {
+	if (global >= 0 && global < 256 && p->tag_set[global]) {
+		snprintf(uid, sizeof(uid), "%s", p->tag_uid[global]);
+		snprintf(uuid, sizeof(uuid), "%s", p->tag_uuid[global]);
+		tag = strspn(uid, "0") != 16 || strspn(uuid, "0") != 32;
+	} else if (tag) {
 		sim_hex_id(uid, 16, p->serial, global, 1);
 		sim_hex_id(uuid, 32, p->serial, global, 2);
 	} else {
@@ -1403,15 +1410,45 @@ command_one(struct printer *p, const char *cmd, double arg, double t)
 	}
 }
 
-/* Parses one stdin line "[SERIAL] CMD [ARG]" and applies it to one printer or all. */
+/* 1 if s is exactly n hex digits. */
+static int
+hex_digits(const char *s, size_t n)
+{
+	return s != NULL && strlen(s) == n && strspn(s, "0123456789abcdefABCDEF") == n;
+}
+
+/*
+ * "tag TRAY UID|none [UUID]": the spool in TRAY now carries RFID tag_uid UID (16 hex digits; "none": no tag) and
+ * tray_uuid UUID (32 hex digits; default zeros, as a non-Bambu spool), as after a spool is inserted and read; the
+ * printer publishes a full report, as it does after reading a tag.
+ */
+static void
+command_tag(struct printer *p, char **w)
+{
+	long	 tray = w[1] != NULL ? strtol(w[1], NULL, 10) : -1;
+	int	 none = w[2] != NULL && strcmp(w[2], "none") == 0;
+
+	if (tray < 0 || tray > 255 || (!none && !hex_digits(w[2], 16)) || (w[3] != NULL && !hex_digits(w[3], 32))) {
+		fprintf(stderr, "printer_sim: usage: tag TRAY UID|none [UUID] (16 and 32 hex digits)\n");
+		return;
+	}
+	p->tag_set[tray] = 1;
+	snprintf(p->tag_uid[tray], sizeof(p->tag_uid[tray]), "%s", none ? "0000000000000000" : w[2]);
+	snprintf(p->tag_uuid[tray], sizeof(p->tag_uuid[tray]), "%s", w[3] != NULL && !none ? w[3] :
+	    "00000000000000000000000000000000");
+	say(p, "TAG %ld uid=%s uuid=%s", tray, p->tag_uid[tray], p->tag_uuid[tray]);
+	publish_full(p);
+}
+
+/* Parses one stdin line "[SERIAL] CMD [ARG...]" and applies it to one printer or all. */
 static void
 command_line(char *line)
 {
-	char	*w[3] = { NULL, NULL, NULL }, *save = NULL, *tok;
+	char	*w[5] = { NULL, NULL, NULL, NULL, NULL }, *save = NULL, *tok;
 	int	 n = 0, i, target = -1;
 	double	 arg = -1, t = now_s();
 
-	for (tok = strtok_r(line, " \t\r", &save); tok != NULL && n < 3;
+	for (tok = strtok_r(line, " \t\r", &save); tok != NULL && n < 5;
 	    tok = strtok_r(NULL, " \t\r", &save))
 		w[n++] = tok;
 	if (n == 0)
@@ -1420,14 +1457,20 @@ command_line(char *line)
 		if (strcmp(w[0], printers[i].serial) == 0)
 			target = i;
 	if (target >= 0) {
-		memmove(w, w + 1, 2 * sizeof(*w));
-		w[2] = NULL;
+		memmove(w, w + 1, 4 * sizeof(*w));
+		w[4] = NULL;
 		n--;
 	}
 	if (n == 0)
 		return;
 	if (strcmp(w[0], "quit") == 0) {
 		quit = 1;
+		return;
+	}
+	if (strcmp(w[0], "tag") == 0) {
+		for (i = 0; i < nprinters; i++)
+			if (target < 0 || target == i)
+				command_tag(&printers[i], w);
 		return;
 	}
 	if (w[1] != NULL)

@@ -2,6 +2,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "db.h"
 #include "token.h"
@@ -271,6 +272,8 @@ START_TEST(test_expiry)
 	struct wt_client	 a = { "", "" };
 	struct wt_reply		 r;
 
+	/* The database's verdict at every request: no session cache (test_session_cache covers it). */
+	app->session_cache_ms = 0;
 	wt_user(app, "dave", "correct horse battery", "member");
 	/* Idle: a session unused for longer than the idle period (3 days by default) is over. */
 	wt_login(app, &a, "dave", "correct horse battery");
@@ -317,13 +320,62 @@ START_TEST(test_throttle)
 }
 END_TEST
 
+/* GET /api/v1/me's status for client a. */
+static int
+me_status(struct wt_client *a)
+{
+	struct wt_reply	 r = wt_call(app, a, "GET", "/api/v1/me", NULL);
+	int		 st = r.status;
+
+	wt_free(&r);
+	return st;
+}
+
+START_TEST(test_session_cache)
+{
+	struct wt_client	 a = { "", "" }, b = { "", "" };
+	struct wt_reply		 r;
+	struct timespec		 t0, t1;
+	long			 waited_ms;
+
+	wt_user(app, "erin", "correct horse battery", "member");
+	wt_user(app, "fred", "correct horse battery", "member");
+	/* Within the cache time a change made outside the app (here: SQL) is not seen yet... */
+	app->session_cache_ms = 60000;
+	wt_login(app, &a, "erin", "correct horse battery");
+	wt_login(app, &b, "fred", "correct horse battery");
+	ck_assert_int_eq(me_status(&a), 200);
+	wt_sql(app, "UPDATE sessions SET expires_at = now() - interval '1 second' "
+	    "WHERE user_id = (SELECT id FROM users WHERE username = 'erin')", 0, NULL);
+	ck_assert_int_eq(me_status(&a), 200);
+	/* ...but any write request through the app, by anyone, ends every cached session at once. */
+	r = wt_call(app, &b, "DELETE", "/api/v1/session", NULL);
+	ck_assert_int_eq(r.status, 204);
+	wt_free(&r);
+	ck_assert_int_eq(me_status(&a), 401);
+	ck_assert_int_eq(me_status(&b), 401);
+	/* And without any write, a change outside the app shows once the cache time is over. */
+	app->session_cache_ms = 200;
+	wt_login(app, &a, "erin", "correct horse battery");
+	ck_assert_int_eq(me_status(&a), 200);
+	wt_sql(app, "UPDATE users SET disabled = true WHERE username = 'erin'", 0, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		ck_assert_msg(waited_ms < 2000, "a disabled user's cached session outlived the cache time");
+	} while (me_status(&a) == 200);
+	ck_assert_int_le(waited_ms, 400);
+}
+END_TEST
+
 int
 main(void)
 {
 	Suite		*s = suite_create("web auth");
 	const TTest *const tests[] = {
 		test_setup_once, test_login_logout, test_fixation_and_disable, test_csrf,
-		test_roles_and_bad_input, test_throttle, test_expiry,
+		test_roles_and_bad_input, test_throttle, test_expiry, test_session_cache,
 	};
 	size_t		 i;
 

@@ -10,9 +10,16 @@ every field, and a database restart under the pool.
 """
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from e2e_lib import Client, PW, ok, psql, summary
 from e2e_routes import build_world, run_csrf, run_db_restart, run_get_crawl, run_injection, run_matrix
+
+def burst(client, n=40):
+    """The statuses of n GET /me of client, 8 at a time, so that every process of the pool serves some."""
+    with ThreadPoolExecutor(8) as ex:
+        return list(ex.map(lambda _: client.call("GET", "/api/v1/me").status, range(n)))
+
 
 def main():
     # --- First setup through the one-time token ---------------------------------------------------------
@@ -47,11 +54,15 @@ def main():
     ok(r.status == 200 and fixed.cookie != "sk_session=" + "a" * 64, "login sets a new token, not a pre-set one",
        r)
     old = fixed.cookie
+    # Every process of the pool has now checked this session and keeps it for a second (session_cache.c); the
+    # log out, served by one of them, must end it in all of them at once.
+    ok(burst(fixed) == [200] * 40, "40 requests in one session, 8 at a time")
     r = fixed.call("DELETE", "/api/v1/session")
     ok(r.status == 204, "log out", r)
     replay = Client("replay")
     replay.cookie = old
-    ok(replay.call("GET", "/api/v1/me").status == 401, "the old cookie is refused after logout")
+    st = burst(replay)
+    ok(st == [401] * 40, "the old cookie is refused after logout, by every process of the pool", st)
 
     # Users for the matrix.
     ids = {}
@@ -62,9 +73,11 @@ def main():
 
     gone = Client("gone")
     gone.login("gone", PW)
+    ok(burst(gone) == [200] * 40, "40 requests in one session, 8 at a time")
     r = admin.call("PATCH", f"/api/v1/users/{ids['gone']}", {"disabled": True})
     ok(r.status == 200 and r.json["disabled"] is True, "admin disables a user", r)
-    ok(gone.call("GET", "/api/v1/me").status == 401, "a disabled user's session ends at once")
+    st = burst(gone)
+    ok(st == [401] * 40, "a disabled user's session ends at once, in every process of the pool", st)
     r = gone.call("POST", "/api/v1/session", {"username": "gone", "password": PW})
     ok(r.status == 403, "a disabled user cannot log in", r)
 

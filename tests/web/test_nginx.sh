@@ -17,8 +17,8 @@
 #    the plain-HTTP redirect.
 # The database is dropped and every process stopped at the end.  Prints ok / not ok lines (tests/harness/tap.sh).
 #
-# The frontend is frontend/ when it has an index.html, else a stand-in page; the test adds its own files
-# (a hashed asset, a manifest, dot files) to a copy of it.
+# The frontend is the built one (frontend/dist/, make frontend) if there is one, else frontend/ when it has an
+# index.html, else a stand-in page; the test adds its own files (a hashed asset, a manifest, dot files) to a copy.
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
@@ -173,7 +173,9 @@ LOGIN_BAD='{"username": "nobody", "password": "not-the-password"}'
 
 # --- The frontend: the real one (if any) plus the test's own files ---------------------------------------
 mkdir -p "$T/frontend/assets" "$T/frontend/.git"
-if [ -f "$ROOT/frontend/index.html" ]; then
+if [ -f "$ROOT/frontend/dist/index.html" ]; then
+	tar -C "$ROOT/frontend/dist" -cf - . | tar -C "$T/frontend" -xf -
+elif [ -f "$ROOT/frontend/index.html" ]; then
 	tar -C "$ROOT/frontend" --exclude=./node_modules -cf - . | tar -C "$T/frontend" -xf -
 else
 	printf '%s\n' '<!doctype html>' '<html lang="en"><meta charset="utf-8"><title>Spoolkeeper test</title></html>' \
@@ -315,6 +317,21 @@ expect_header "GET /<name>.webmanifest: Content-Type application/manifest+json" 
     "application/manifest+json"
 expect_header "GET /<name>.webmanifest: Cache-Control no-cache" Cache-Control "no-cache"
 
+# The built frontend (after make frontend): the service worker and the manifest are revalidated on every use,
+# the manifest has its type, and the hashed bundle that index.html names is cached for a year.
+if [ -f "$ROOT/frontend/dist/index.html" ]; then
+	get "$U/sw.js"
+	expect "GET /sw.js (the frontend's service worker) is 200" 200
+	expect_header "GET /sw.js: Cache-Control no-cache" Cache-Control "no-cache"
+	get "$U/manifest.webmanifest"
+	expect_header "GET /manifest.webmanifest: Content-Type application/manifest+json" Content-Type \
+	    "application/manifest+json"
+	js=$(sed -n 's|.*src="\(/assets/main-[A-Za-z0-9]*\.js\)".*|\1|p' "$ROOT/frontend/dist/index.html")
+	get "$U$js"
+	expect "GET $js (the bundle index.html names) is 200" 200
+	expect_header "GET $js: cached for a year" Cache-Control "public, max-age=31536000, immutable"
+fi
+
 get "$U/some/client/route"
 if [ "$code" = 200 ] && [ "$(hval Content-Type)" = "text/html; charset=utf-8" ]; then
 	pass "GET /some/client/route: the HTML shell"
@@ -356,10 +373,10 @@ expect "GET /api/v1/no-such-route: the app's 404" 404
 one_each "API 404: security headers once each"
 
 get "$U/metrics"
-if [ "$code" != 403 ] && [ "$code" != 000 ]; then
-	pass "GET /metrics from 127.0.0.1: nginx lets it through (HTTP $code)"
+if [ "$code" = 200 ] && grep -q '^spoolkeeper_database_up 1$' "$T/b"; then
+	pass "GET /metrics from 127.0.0.1: nginx lets it through to the app's metrics (HTTP $code)"
 else
-	fail "GET /metrics from 127.0.0.1: nginx lets it through" "$(what)"
+	fail "GET /metrics from 127.0.0.1: nginx lets it through to the app's metrics" "$(what)"
 fi
 
 # Another address (Linux answers on all of 127.0.0.0/8): not "this host" for /metrics.

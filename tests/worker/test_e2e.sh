@@ -252,12 +252,22 @@ if want 1; then
 	else
 		fail "encrypted access code: the worker decrypted it, and logged it nowhere"
 	fi
-	if [ "$(grep -c "printer [0-9]* (badkey): cannot decrypt printers.access_code: wrong key file or tampered value; printer skipped" \
+	if [ "$(grep -c "error printer=[0-9]*: printer badkey: cannot decrypt printers.access_code: wrong key file or tampered value; printer skipped" \
 	    "$T/w1.log")" = 1 ] && [ "$(q "SELECT count(*) FROM worker_leases l JOIN printers p ON p.id = l.printer_id
 	    WHERE p.name = 'badkey'")" = 0 ]; then
 		pass "a code that does not decrypt: one log line, no lease, the other printer unharmed"
 	else
 		fail "a code that does not decrypt: one log line, no lease, the other printer unharmed" "$(grep badkey "$T/w1.log")"
+	fi
+	# The worker's counters reach worker_metrics with its heartbeat (GET /metrics adds them up).
+	if wait_sql "SELECT (counters->>'mqtt_connects')::int >= 1 AND (counters->>'mqtt_refused')::int = 0
+	    AND (counters->>'spoolman_requests')::int >= 1 AND (counters->>'spoolman_errors')::int = 0
+	    FROM worker_metrics WHERE worker_id = 'w1'" t 15 &&
+	    [ "$(q "SELECT count(*) FROM (SELECT DISTINCT layer FROM usage_ledger WHERE kind = 'layer') l")" = \
+	    "$(q "SELECT layer_count + 1 FROM print_jobs")" ]; then
+		pass "full print: worker counters published (MQTT connected, Spoolman answered), every layer in the ledger once"
+	else
+		fail "full print: worker counters published" "$(q "SELECT counters FROM worker_metrics")"
 	fi
 	stop_workers
 fi
@@ -376,10 +386,17 @@ if want 7; then
 	    --up-cmd "sh tests/harness/broker.sh up $BROKER_DIR"
 	wait_sql "SELECT state FROM print_jobs" finished 40
 	verdict "broker restart and skipped layers" finished
-	if grep -q "disconnected" "$T/w1.log" && [ "$(grep -c "printer 1: connected" "$T/w1.log")" -ge 2 ]; then
+	if grep -q "disconnected" "$T/w1.log" && [ "$(grep -c -E "printer=1( job=[0-9]+)?: connected" "$T/w1.log")" -ge 2 ]; then
 		pass "broker restart: the worker saw the disconnect and reconnected"
 	else
 		fail "broker restart: the worker saw the disconnect and reconnected" "$(tail -n 10 "$T/w1.log")"
+	fi
+	if wait_sql "SELECT (counters->>'mqtt_connects')::int >= 2 AND (counters->>'mqtt_reconnects')::int >= 1
+	    AND (counters->>'mqtt_disconnects')::int >= 1 FROM worker_metrics WHERE worker_id = 'w1'" t 15; then
+		pass "broker restart: the published counters show the disconnect and the reconnect"
+	else
+		fail "broker restart: the published counters show the disconnect and the reconnect" \
+		    "$(q "SELECT counters FROM worker_metrics")"
 	fi
 	stop_workers
 fi

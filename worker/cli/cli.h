@@ -27,6 +27,12 @@ int	cmd_user(int argc, char *argv[]);
 int	cmd_setup_token(int argc, char *argv[]);
 
 /*
+ * spoolkeeper doctor (docs/operations.md): checks the installation and every enabled printer, one ok/warn/FAIL
+ * line each: 0 when nothing failed, 1 when something did, 2 usage error.  In cmd_doctor.c.
+ */
+int	cmd_doctor(int argc, char *argv[]);
+
+/*
  * Opens the database of conf_database() for subcommand `cmd`; on failure prints one "spoolkeeper: ..." line and
  * returns -1.  Defined in spoolkeeper.c.
  */

@@ -26,6 +26,7 @@ static const struct cli_command commands[] = {
 	  "  spoolkeeper user disable|enable NAME\n"
 	  "  spoolkeeper user list" },
 	{ "setup-token", cmd_setup_token, "setup-token [--ttl-hours N]" },
+	{ "doctor", cmd_doctor, "doctor [--printer NAME|ID] [--cafile PATH] [--timeout SECONDS] [--json]" },
 };
 
 int

@@ -1,0 +1,37 @@
+// pages/admin.jsx: the admin page: users, printers, Spoolman, notification and RFID settings, the outbox review.
+import { useEffect } from 'preact/hooks';
+import { useTitle } from '../ui.jsx';
+import { UsersSection } from './admin_users.jsx';
+import { PrintersSection } from './admin_printers.jsx';
+import { SpoolmanSection } from './admin_spoolman.jsx';
+import { WebhookSection } from './admin_webhook.jsx';
+import { RfidSection } from './admin_rfid.jsx';
+import { OutboxSection } from './admin_outbox.jsx';
+
+/** AdminPage: admins only (the router shows "not found" to members; the API refuses them anyway). */
+export function AdminPage({ user }) {
+	useTitle('Admin');
+	useEffect(() => {
+		// /admin#outbox and the like: scroll to the section once it is there.
+		if (location.hash) {
+			const el = document.getElementById(location.hash.slice(1));
+			if (el)
+				el.scrollIntoView();
+		}
+	}, []);
+	return (
+		<div class="admin">
+			<h1>Admin</h1>
+			<nav aria-label="Admin sections" class="subnav">
+				<a href="#users">Users</a> <a href="#printers">Printers</a> <a href="#spoolman">Spoolman</a>
+				{' '}<a href="#webhook">Notifications</a> <a href="#rfid">RFID</a> <a href="#outbox">Outbox</a>
+			</nav>
+			<UsersSection me={user} />
+			<PrintersSection />
+			<SpoolmanSection />
+			<WebhookSection />
+			<RfidSection />
+			<OutboxSection />
+		</div>
+	);
+}

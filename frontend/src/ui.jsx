@@ -1,0 +1,120 @@
+// ui.jsx: small shared components: links, dialogs (focus trap, Esc), error notes, the loading state, colour chips.
+import { useEffect, useRef, useState, useCallback } from 'preact/hooks';
+import { linkClick } from './router.js';
+import { cssColor } from './format.js';
+
+/** Link: an <a> that routes inside the app. */
+export function Link(props) {
+	return <a {...props} onClick={linkClick} />;
+}
+
+/** ErrorNote: an API error (or any Error) as an alert; nothing for null. */
+export function ErrorNote({ error, children }) {
+	if (!error && !children)
+		return null;
+	return (
+		<p class="error" role="alert">
+			{children}
+			{error ? (error.detail || error.message || String(error)) : null}
+		</p>
+	);
+}
+
+/** Chip: a colour swatch (decorative: the colour is also said in words where it matters). */
+export function Chip({ color, size }) {
+	const c = cssColor(color);
+	return <span class={'chip' + (c ? '' : ' chip-none') + (size ? ' chip-' + size : '')} aria-hidden="true"
+		style={c ? { backgroundColor: c } : undefined} />;
+}
+
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), ' +
+	'textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/**
+ * Dialog: a modal <dialog> (the page behind is inert); Tab and Shift+Tab stay inside it, Esc and the Close
+ * button call onClose, and focus goes back to what had it before.
+ */
+export function Dialog({ title, onClose, children, wide }) {
+	const ref = useRef(null);
+	const closeRef = useRef(onClose);
+	closeRef.current = onClose;
+	const [before] = useState(() => document.activeElement);	// the opener, before the dialog exists
+	useEffect(() => {
+		const d = ref.current;
+		if (d.showModal && !d.open)
+			d.showModal();
+		const first = d.querySelector('[autofocus]') || d.querySelector(FOCUSABLE);
+		if (first)
+			first.focus();
+		return () => {
+			if (d.open && d.close)
+				d.close();
+			if (before && before.isConnected && before.focus)
+				before.focus();
+		};
+	}, []);
+	const onKeyDown = (e) => {
+		if (e.key === 'Escape') {
+			e.preventDefault();
+			e.stopPropagation();
+			closeRef.current();
+			return;
+		}
+		if (e.key !== 'Tab')
+			return;
+		const items = [...ref.current.querySelectorAll(FOCUSABLE)].filter((el) => el.offsetParent !== null);
+		if (!items.length)
+			return;
+		const first = items[0], last = items[items.length - 1];
+		if (e.shiftKey && (document.activeElement === first || !ref.current.contains(document.activeElement))) {
+			e.preventDefault();
+			last.focus();
+		} else if (!e.shiftKey && (document.activeElement === last || !ref.current.contains(document.activeElement))) {
+			e.preventDefault();
+			first.focus();
+		}
+	};
+	return (
+		<dialog ref={ref} class={'dialog' + (wide ? ' dialog-wide' : '')} aria-labelledby="dialog-title"
+			aria-modal="true" onKeyDown={onKeyDown}
+			onCancel={(e) => { e.preventDefault(); closeRef.current(); }}>
+			<div class="dialog-head">
+				<h2 id="dialog-title">{title}</h2>
+				<button type="button" class="ghost" onClick={() => closeRef.current()}>Close</button>
+			</div>
+			{children}
+		</dialog>
+	);
+}
+
+/** useAsync(fn, deps): runs fn() when deps change; {data, error, loading, reload}.  fn gets an AbortSignal. */
+export function useAsync(fn, deps) {
+	const [state, setState] = useState({ data: null, error: null, loading: true });
+	const [tick, setTick] = useState(0);
+	useEffect(() => {
+		const ac = new AbortController();
+		setState((s) => ({ data: s.data, error: null, loading: true }));
+		fn(ac.signal).then((data) => {
+			if (!ac.signal.aborted)
+				setState({ data, error: null, loading: false });
+		}, (error) => {
+			if (!ac.signal.aborted)
+				setState((s) => ({ data: s.data, error, loading: false }));
+		});
+		return () => ac.abort();
+	}, [...deps, tick]);
+	const reload = useCallback(() => setTick((t) => t + 1), []);
+	return { ...state, reload };
+}
+
+/** Loading: a polite status line while something loads. */
+export function Loading({ what }) {
+	return <p class="muted" role="status">Loading {what || ''}…</p>;
+}
+
+/** useTitle(text): the document's title ("text · Spoolkeeper"). */
+export function useTitle(text) {
+	useEffect(() => {
+		document.title = text ? `${text} · Spoolkeeper` : 'Spoolkeeper';
+	}, [text]);
+}
