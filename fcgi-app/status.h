@@ -54,12 +54,12 @@
 	"    'spool', CASE WHEN tr.spool_id IS NOT NULL THEN json_build_object('id', tr.spool_id, " \
 	SPOOL_INFO_PAIRS("c.spool") ", 'since', tr.valid_from) END)"
 
-/* The dashboard's tray: tray, loaded, type, color, remain, tag, assigned_by, conflict, and spool as id, name and
- * remaining_weight. */
+/* The dashboard's tray: tray, loaded, type, color, remain, tag, assigned_by, conflict, tag_state, and spool as id,
+ * name and remaining_weight. */
 #define TRAY_SHORT \
 	"json_build_object('tray', tr.tray, 'loaded', tr.e->'loaded', 'type', tr.e->'type', " \
 	"    'color', tr.e->'color', 'remain', tr.e->'remain', 'tag', tt.tag, 'assigned_by', tr.assigned_by, " \
-	"    'conflict', tt.conflict, " \
+	"    'conflict', tt.conflict, 'tag_state', tt.state, " \
 	"    'spool', CASE WHEN tr.spool_id IS NOT NULL THEN json_build_object('id', tr.spool_id, " \
 	"        'name', c.spool#>'{filament,name}', 'remaining_weight', c.spool->'remaining_weight') END)"
 

@@ -15,6 +15,7 @@
 #include "spoolman.h"
 #include "spoolman_http.h"
 #include "spoolman_url.h"
+#include "str.h"
 #include "xmalloc.h"
 
 #define SM_PI		3.14159265358979323846	/* Python's math.pi, as spoolman/math.py uses */
@@ -144,14 +145,6 @@ spoolman_free(struct spoolman *sm)
 	free(sm->redacted);
 	spoolman_body_free(&sm->resp);
 	free(sm);
-}
-
-static int
-str_eq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
 }
 
 /* Replaces an encrypted *password ("v1:...") with its plain text.  0, or -1 with err set and *password freed. */

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "secret.h"
 #include "spoolman_http.h"
+#include "str.h"
 #include "webhook.h"
 #include "xmalloc.h"
 
@@ -75,14 +76,6 @@ shown_url(const char *url)
 	memcpy(s, url, n);
 	strcpy(s + n, url[n] != '\0' ? "/..." : "");
 	return s;
-}
-
-static int
-str_eq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
 }
 
 /* Reads the two settings into new strings (NULL: not set), the secret decrypted.  0 or -1 with err. */

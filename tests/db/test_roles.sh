@@ -17,43 +17,27 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 BIN=${BIN:-build/bin/spoolkeeper}
-BINDIR=$(dirname "$BIN")
-WORKER=$BINDIR/spoolkeeper-worker
-SIM=$BINDIR/../tests/printer_sim
-SAMPLE=$ROOT/../shared/samples/gcode/estampo_reference_P1S_BS2.5_2color_T0T3.gcode.3mf
-SERIAL=01S00A000000001
-CODE=12345678
-NAME="Two colours; cube.gcode.3mf"
+# BINDIR, WORKER, SIM, SAMPLE, SERIAL, CODE, NAME: the defaults of tests/harness/worker_stack.sh.
+. tests/harness/worker_stack.sh
 
-. tests/harness/check_db.sh
 db_need_pg
 db_need_exec "$BIN" "$WORKER" "$SIM"
-. tests/harness/certs.sh
-. tests/harness/broker.sh
-. tests/harness/ftps.sh
-. tests/harness/key.sh
-. tests/harness/web.sh
-if ! broker_available || ! ftps_available || ! web_available; then
-	echo "not ok - mosquitto, vsftpd or the web stack missing: $broker_why $ftps_why $web_why"
-	exit 1
-fi
+ws_need_servers broker ftps web
 
 DB=sk_roles_$$
 RWEB=sk_roles_web_$$
 RWORKER=sk_roles_worker_$$
-T=$(mktemp -d) || exit 1
+ws_tmp
 chmod 755 "$T"
 WPID=
 SMPID=
 cleanup()
 {
-	[ -z "$WPID" ] || { kill "$WPID" 2>/dev/null; wait "$WPID" 2>/dev/null; }
-	[ -z "$SMPID" ] || { kill "$SMPID" 2>/dev/null; wait "$SMPID" 2>/dev/null; }
+	ws_kill $WPID $SMPID
 	web_stop
-	broker_stop
-	ftps_stop
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
-	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $RWEB" -c "DROP ROLE IF EXISTS $RWORKER" >/dev/null 2>&1
+	ws_stop_servers
+	ws_drop_dbs force "$DB"
+	ws_drop_roles "$RWEB" "$RWORKER"
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -66,11 +50,9 @@ OWNER="$PG_CONNINFO dbname=$DB"
 AS_WEB="host=$PG_DIR port=$PG_PORT user=$RWEB dbname=$DB"
 AS_WORKER="host=$PG_DIR port=$PG_PORT user=$RWORKER dbname=$DB"
 
-# q SQL: one value, as the owner.  qas CONNINFO SQL: the same as another role; stderr kept in $T/qas.err.
-q()
-{
-	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$OWNER" -c "$1"
-}
+# q SQL (tests/harness/worker_stack.sh): one value, as the owner.  qas CONNINFO SQL: the same as another role;
+# stderr kept in $T/qas.err.
+Q_DB=$OWNER
 qas()
 {
 	psql -X -q -A -t -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$1" -c "$2" \
@@ -267,32 +249,10 @@ else
 fi
 
 # --- 3. the worker, connected as the worker login role -----------------------------------------------------
-certs_make "$T/certs" "$SERIAL" >"$T/certs.log" 2>&1 || { fail "certificates" "$(cat "$T/certs.log")"; exit 1; }
-BROKER_CERTS=$T/certs BROKER_ACCESS_CODE=$CODE broker_start "$SERIAL" >"$T/broker.log" 2>&1 ||
-	{ fail "broker starts" "$(cat "$T/broker.log")"; exit 1; }
-FTPS_CERTS=$T/certs FTPS_ACCESS_CODE=$CODE ftps_start "$SERIAL" >"$T/ftps.log" 2>&1 ||
-	{ fail "ftps starts" "$(cat "$T/ftps.log")"; exit 1; }
-ftps_put "$SAMPLE" "$NAME" || { fail "ftps serves the sample"; exit 1; }
-python3 tests/spoolman/spoolman_standin.py --port 0 >"$T/sm.out" 2>"$T/sm.err" &
-SMPID=$!
-i=0
-until grep -q '^LISTENING' "$T/sm.out" 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 200 ] || { fail "stand-in starts" "$(cat "$T/sm.err")"; exit 1; }
-	sleep 0.05
-done
-SM=http://127.0.0.1:$(sed -n 's/^LISTENING //p' "$T/sm.out")
-
-# wait_sql QUERY EXPECTED SECONDS: polls (as the owner) until the query prints EXPECTED.
-wait_sql()
-{
-	_n=0
-	while [ "$(q "$1" 2>/dev/null)" != "$2" ]; do
-		_n=$((_n + 1))
-		[ "$_n" -lt $(($3 * 10)) ] || return 1
-		sleep 0.1
-	done
-}
+ws_certs_broker "$SERIAL"
+ws_ftps "$SERIAL"
+ws_standin sm 200 || { fail "stand-in starts" "$(cat "$T/sm.err")"; exit 1; }
+# wait_sql QUERY EXPECTED SECONDS (tests/harness/worker_stack.sh) polls as the owner (Q_DB).
 
 q "UPDATE printers SET mqtt_port = $BROKER_PORT, ftps_port = $FTPS_PORT WHERE name = 'p1'" >/dev/null &&
     q "INSERT INTO settings (key, value) VALUES ('spoolman_url', '$SM')" >/dev/null &&
@@ -304,8 +264,7 @@ printf '%s\n' 'correct horse battery staple' >"$T/pw"
 SPOOLKEEPER_DATABASE=$AS_WORKER SPOOLKEEPER_CA_FILE=$T/certs/ca.crt "$WORKER" --worker-id roles1 --cache-dir "$T" \
     >"$T/worker.log" 2>&1 &
 WPID=$!
-timeout 120 "$SIM" --file "$SAMPLE" --name "$NAME" --port "$BROKER_PORT" --cafile "$T/certs/ca.crt" \
-    --serial "$SERIAL" --access-code "$CODE" --speed 25 --start-after 2 --exit-after 2 --quiet >"$T/sim.log" 2>&1
+ws_play sim.log 25
 if wait_sql "SELECT state FROM print_jobs" finished 30 &&
     [ "$(q "SELECT count(*) FROM (SELECT f.filament_index, f.mm, (SELECT coalesce(sum(mm), 0) FROM usage_ledger l
 	WHERE l.job_id = f.job_id AND l.filament_index = f.filament_index) AS charged FROM job_filaments f) s

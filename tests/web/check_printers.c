@@ -20,17 +20,9 @@ static long long	 uop, uview;
 static void
 setup(void)
 {
-	setenv("SPOOLKEEPER_STATUS_CACHE_MS", "0", 1);
-	app = wt_app();
-	memset(&admin, 0, sizeof(admin));
-	memset(&op, 0, sizeof(op));
-	memset(&view, 0, sizeof(view));
+	app = wt_app_members(PW, &admin, &op, &view, &uop, &uview);
 	memset(&other, 0, sizeof(other));
-	wt_user(app, "root", PW, "admin");
-	uop = wt_user(app, "op", PW, "member");
-	uview = wt_user(app, "view", PW, "member");
 	wt_user(app, "other", PW, "member");
-	wt_login(app, &admin, "root", PW);
 }
 
 static void
@@ -66,16 +58,10 @@ static long long
 add_printer(const char *name, const char *serial)
 {
 	char		 body[512];
-	struct wt_reply	 r;
-	long long	 id;
 
 	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"host\":\"10.0.0.9\",\"serial\":\"%s\",\"access_code\":\""
 	    CODE "\",\"model\":\"X1C\"}", name, serial);
-	r = wt_call(app, &admin, "POST", "/api/v1/printers", body);
-	ck_assert_msg(r.status == 201, "%d %s", r.status, r.body);
-	id = json_integer_value(json_object_get(r.json, "id"));
-	wt_free(&r);
-	return id;
+	return wt_created(app, &admin, "/api/v1/printers", body);
 }
 
 START_TEST(test_crud)

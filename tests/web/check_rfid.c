@@ -21,15 +21,7 @@ static long long	 uop, uview;
 static void
 setup(void)
 {
-	setenv("SPOOLKEEPER_STATUS_CACHE_MS", "0", 1);
-	app = wt_app();
-	memset(&admin, 0, sizeof(admin));
-	memset(&op, 0, sizeof(op));
-	memset(&view, 0, sizeof(view));
-	wt_user(app, "root", PW, "admin");
-	uop = wt_user(app, "op", PW, "member");
-	uview = wt_user(app, "view", PW, "member");
-	wt_login(app, &admin, "root", PW);
+	app = wt_app_members(PW, &admin, &op, &view, &uop, &uview);
 	/* The tests share the database. */
 	wt_sql(app, "DELETE FROM spool_patches", 0, NULL);
 	wt_sql(app, "DELETE FROM settings WHERE key IN ('rfid_field', 'rfid_autocreate', 'storage_location')", 0, NULL);
@@ -47,15 +39,11 @@ static long long
 printer(const char *name, const char *serial)
 {
 	char		 body[256];
-	struct wt_reply	 r;
 	long long	 id;
 
 	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"host\":\"10.0.0.9\",\"serial\":\"%s\",\"access_code\":"
 	    "\"12345678\"}", name, serial);
-	r = wt_call(app, &admin, "POST", "/api/v1/printers", body);
-	ck_assert_msg(r.status == 201, "%d %s", r.status, r.body);
-	id = json_integer_value(json_object_get(r.json, "id"));
-	wt_free(&r);
+	id = wt_created(app, &admin, "/api/v1/printers", body);
 	/* What its worker reports: four trays (the tags come from seen()). */
 	snprintf(body, sizeof(body), "%lld", id);
 	wt_sql(app, "INSERT INTO printer_status (printer_id, status, connected) VALUES ($1::bigint, "

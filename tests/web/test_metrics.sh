@@ -16,7 +16,7 @@ WEB_ROOT=$ROOT
 WEB_PROCESSES=2
 export WEB_BIN WEB_ROOT WEB_PROCESSES
 
-. tests/harness/check_db.sh
+. tests/harness/worker_stack.sh
 . tests/harness/web.sh
 . tests/harness/tap.sh
 db_need_pg
@@ -26,21 +26,18 @@ if ! web_available; then
 	exit 0
 fi
 
-T=$(mktemp -d) || exit 1
+ws_tmp
 DB=sk_metrics_$$
 cleanup()
 {
 	web_stop
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
+	ws_drop_dbs "$DB"
 	rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-q()
-{
-	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" -c "$1"
-}
+# (q SQL: tests/harness/worker_stack.sh)
 
 # scrape NAME [CURL-ARGS...]: GET /metrics into $T/NAME.txt (headers $T/NAME.h), parsed into $T/NAME.s; sets code.
 scrape()

@@ -41,6 +41,36 @@ wt_app_free(struct app *app)
 	app_free(app);
 }
 
+struct app *
+wt_app_members(const char *pw, struct wt_client *admin, struct wt_client *op, struct wt_client *view,
+    long long *uop, long long *uview)
+{
+	struct app	*app;
+
+	setenv("SPOOLKEEPER_STATUS_CACHE_MS", "0", 1);
+	app = wt_app();
+	memset(admin, 0, sizeof(*admin));
+	memset(op, 0, sizeof(*op));
+	memset(view, 0, sizeof(*view));
+	wt_user(app, "root", pw, "admin");
+	*uop = wt_user(app, "op", pw, "member");
+	*uview = wt_user(app, "view", pw, "member");
+	wt_login(app, admin, "root", pw);
+	return app;
+}
+
+long long
+wt_created(struct app *app, struct wt_client *cl, const char *path, const char *body)
+{
+	struct wt_reply	 r = wt_call(app, cl, "POST", path, body);
+	long long	 id;
+
+	ck_assert_msg(r.status == 201, "%d %s", r.status, r.body);
+	id = json_integer_value(json_object_get(r.json, "id"));
+	wt_free(&r);
+	return id;
+}
+
 const char *
 wt_sql(struct app *app, const char *sql, int n, const char *const *params)
 {

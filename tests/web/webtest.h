@@ -30,6 +30,17 @@ struct app	*wt_app(void);
 void		 wt_app_free(struct app *);
 
 /*
+ * The fixture of the tests with members: wt_app() with the live status uncached (SPOOLKEEPER_STATUS_CACHE_MS=0),
+ * the admin "root" logged in as *admin, the members "op" and "view" (ids in *uop, *uview) made but not logged in
+ * (*op and *view reset), all with password pw.
+ */
+struct app	*wt_app_members(const char *pw, struct wt_client *admin, struct wt_client *op,
+		    struct wt_client *view, long long *uop, long long *uview);
+
+/* POSTs body to path as cl, asserts 201 Created and returns the "id" of the answer. */
+long long	 wt_created(struct app *, struct wt_client *cl, const char *path, const char *body);
+
+/*
  * Sends method path (with "?query" allowed) with a JSON body (NULL: none) as client cl (NULL: anonymous, no CSRF
  * token), updating its cookie from Set-Cookie and its CSRF token from a "csrf_token" in the answer.  The request
  * comes from 127.0.0.1 with Host "localhost" and Sec-Fetch-Site same-origin.  Free the reply with wt_free().

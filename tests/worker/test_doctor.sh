@@ -18,39 +18,27 @@ S1=01S00A000000001	# the good printer
 S2=01S00A000000002	# same servers, wrong access code
 S3=01S00A000000003	# a closed port
 S4=01S00A000000004	# not named in the servers' certificate
-CODE=12345678
+# CODE (the access code 12345678): the default of tests/harness/worker_stack.sh.
 
-[ -x "$BIN" ] || { echo "not ok - $BIN is not built"; exit 1; }
-. tests/harness/check_db.sh
-db_need_pg
-. tests/harness/certs.sh
-. tests/harness/broker.sh
-. tests/harness/ftps.sh
-. tests/harness/key.sh
+. tests/harness/worker_stack.sh
+ws_need_built "$BIN"
+ws_need_servers broker ftps
 . tests/harness/tap.sh
-if ! broker_available || ! ftps_available; then
-	echo "not ok - mosquitto or vsftpd missing: $broker_why $ftps_why"
-	exit 1
-fi
 
-T=$(mktemp -d) || exit 1
+ws_tmp
 SMPID=
 DB=sk_doctor_$$
 cleanup()
 {
-	[ -n "$SMPID" ] && kill "$SMPID" 2>/dev/null && wait "$SMPID" 2>/dev/null
-	broker_stop
-	ftps_stop
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
+	ws_kill $SMPID
+	ws_stop_servers
+	ws_drop_dbs "$DB"
 	rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-q()
-{
-	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" -c "$1"
-}
+# (q: tests/harness/worker_stack.sh)
 
 # doctor NAME [ARGS...]: runs the doctor; stdout in $T/NAME.out, stderr in $T/NAME.err, exit status in st.
 doctor()
@@ -79,23 +67,11 @@ $(cat "$T/$2.out" "$T/$2.err")"
 }
 
 # --- servers ------------------------------------------------------------------------------------------
-certs_make "$T/certs" "$S1" "$S2" "$S3" >"$T/certs.log" 2>&1 || { fail "certificates" "$(cat "$T/certs.log")"; exit 1; }
-BROKER_CERTS=$T/certs BROKER_ACCESS_CODE=$CODE broker_start "$S1" "$S2" "$S3" >"$T/broker.log" 2>&1 ||
-	{ fail "broker starts" "$(cat "$T/broker.log")"; exit 1; }
-FTPS_CERTS=$T/certs FTPS_ACCESS_CODE=$CODE ftps_start "$S1" >"$T/ftps.log" 2>&1 ||
-	{ fail "ftps starts" "$(cat "$T/ftps.log")"; exit 1; }
-ftps_put "$ROOT/tests/worker/test_doctor.sh" "hello.txt" || { fail "ftps serves a file"; exit 1; }
+ws_certs_broker "$S1" "$S2" "$S3"
+ws_ftps "$S1" "$ROOT/tests/worker/test_doctor.sh" "hello.txt" "ftps serves a file"
 certs_ca "$T/other" "Someone Else's CA" >"$T/other.log" 2>&1 || { fail "a second CA" "$(cat "$T/other.log")"; exit 1; }
 
-python3 tests/spoolman/spoolman_standin.py --port 0 >"$T/sm.out" 2>"$T/sm.err" &
-SMPID=$!
-i=0
-until grep -q '^LISTENING' "$T/sm.out" 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 200 ] || { fail "stand-in starts" "$(cat "$T/sm.err")"; exit 1; }
-	sleep 0.05
-done
-SM=http://127.0.0.1:$(sed -n 's/^LISTENING //p' "$T/sm.out")
+ws_standin sm 200 || { fail "stand-in starts" "$(cat "$T/sm.err")"; exit 1; }
 CLOSED=$(harness_free_port)
 
 # --- the installation: database, key, one good printer ------------------------------------------------

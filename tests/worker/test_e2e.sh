@@ -13,49 +13,21 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 BIN=${BIN:-build/bin/spoolkeeper}
-BINDIR=$(dirname "$BIN")
-WORKER=$BINDIR/spoolkeeper-worker
-SIM=$BINDIR/../tests/printer_sim
-SAMPLE=$ROOT/../shared/samples/gcode/estampo_reference_P1S_BS2.5_2color_T0T3.gcode.3mf
-SERIAL=01S00A000000001
-CODE=12345678
-NAME="Two colours; cube.gcode.3mf"
+# BINDIR, WORKER, SIM, SAMPLE, SERIAL, CODE, NAME: the defaults of tests/harness/worker_stack.sh.
+. tests/harness/worker_stack.sh
 
-for f in "$BIN" "$WORKER" "$SIM"; do
-	if [ ! -x "$f" ]; then
-		echo "not ok - $f is not built"
-		exit 1
-	fi
-done
-. tests/harness/check_db.sh
-db_need_pg
+ws_need_built "$BIN" "$WORKER" "$SIM"
+ws_need_servers broker ftps
 
-. tests/harness/certs.sh
-. tests/harness/broker.sh
-. tests/harness/ftps.sh
-. tests/harness/key.sh
-if ! broker_available || ! ftps_available; then
-	echo "not ok - mosquitto or vsftpd missing: $broker_why $ftps_why"
-	exit 1
-fi
-
-T=$(mktemp -d) || exit 1
 # `printer add` stores the access code encrypted under this key (exported: the workers read it too).
-key_init "$T" || exit 1
-WPIDS=
+ws_tmp key
 SMPID=
-DBS=
 cleanup()
 {
-	for p in $WPIDS $SMPID; do
-		kill -9 "$p" 2>/dev/null
-	done
-	broker_stop
-	ftps_stop
+	ws_kill -9 $WPIDS $SMPID
+	ws_stop_servers
 	[ -z "${KEEP_LOG:-}" ] || cp "$T"/*.log /tmp/e2e-logs/ 2>/dev/null
-	for d in $DBS; do
-		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1
-	done
+	ws_drop_dbs $DBS
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -65,29 +37,11 @@ TAP_TAIL=15
 . tests/harness/tap.sh
 
 # --- servers ------------------------------------------------------------------------------------------
-certs_make "$T/certs" "$SERIAL" >"$T/certs.log" 2>&1 || { fail "certificates" "$(cat "$T/certs.log")"; exit 1; }
-BROKER_CERTS=$T/certs BROKER_ACCESS_CODE=$CODE broker_start "$SERIAL" >"$T/broker.log" 2>&1 ||
-	{ fail "broker starts" "$(cat "$T/broker.log")"; exit 1; }
-FTPS_CERTS=$T/certs FTPS_ACCESS_CODE=$CODE ftps_start "$SERIAL" >"$T/ftps.log" 2>&1 ||
-	{ fail "ftps starts" "$(cat "$T/ftps.log")"; exit 1; }
-ftps_put "$SAMPLE" "$NAME" || { fail "ftps serves the sample"; exit 1; }
+ws_certs_broker "$SERIAL"
+ws_ftps "$SERIAL"
+ws_standin sm 200 || { fail "stand-in starts" "$(cat "$T/sm.err")"; exit 1; }
 
-python3 tests/spoolman/spoolman_standin.py --port 0 >"$T/sm.out" 2>"$T/sm.err" &
-SMPID=$!
-i=0
-until grep -q '^LISTENING' "$T/sm.out" 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 200 ] || { fail "stand-in starts" "$(cat "$T/sm.err")"; exit 1; }
-	sleep 0.05
-done
-SMPORT=$(sed -n 's/^LISTENING //p' "$T/sm.out")
-SM=http://127.0.0.1:$SMPORT
-
-# --- helpers ------------------------------------------------------------------------------------------
-q()
-{
-	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" -c "$1"
-}
+# --- helpers (q, wait_sql: tests/harness/worker_stack.sh) ---------------------------------------------
 
 # spools N: maps trays 0..N-1 to spools 1..N (the stand-in's default set has 4).
 spools()
@@ -102,27 +56,11 @@ spools()
 # new_db N: a migrated database with the printer, Spoolman's URL, spools 1 and 2 in trays 0 and 3.
 new_db()
 {
-	DB=sk_e2e_$$_$1
-	DBS="$DBS $DB"
-	psql -X -q -d postgres -c "CREATE DATABASE $DB" || return 1
-	export SPOOLKEEPER_DATABASE="$PG_CONNINFO dbname=$DB"
-	"$BIN" migrate >/dev/null || return 1
+	ws_new_db sk_e2e_$$_$1 || return 1
 	q "INSERT INTO settings (key, value) VALUES ('spoolman_url', '$SM')" || return 1
-	"$BIN" printer add --name p1 --host 127.0.0.1 --serial "$SERIAL" --access-code "$CODE" \
-	    --mqtt-port "$BROKER_PORT" --ftps-port "$FTPS_PORT" >/dev/null || return 1
+	ws_printer_add || return 1
 	"$BIN" tray set p1 0 1 >/dev/null && "$BIN" tray set p1 3 2 >/dev/null || return 1
 	curl -s -X POST "$SM/_control/reset" >/dev/null
-}
-
-# start_worker ID [ARGS]: runs a worker in the background, its log in $T/ID.log.
-start_worker()
-{
-	_id=$1
-	shift
-	SPOOLKEEPER_CA_FILE=$T/certs/ca.crt "$WORKER" --worker-id "$_id" --cache-dir "$T" "$@" \
-	    >>"$T/$_id.log" 2>&1 &
-	WPID=$!
-	WPIDS="$WPIDS $WPID"
 }
 
 # play LOG [ARGS]: plays the sample once, waits until the simulator exits.
@@ -130,20 +68,7 @@ play()
 {
 	_log=$1
 	shift
-	timeout 120 "$SIM" --file "$SAMPLE" --name "$NAME" --port "$BROKER_PORT" --cafile "$T/certs/ca.crt" \
-	    --serial "$SERIAL" --access-code "$CODE" --speed 25 --start-after 2 \
-	    --exit-after 2 --quiet "$@" >"$T/$_log" 2>&1
-}
-
-# wait_sql QUERY EXPECTED SECONDS: polls until the query prints EXPECTED.
-wait_sql()
-{
-	_n=0
-	while [ "$(q "$1" 2>/dev/null)" != "$2" ]; do
-		_n=$((_n + 1))
-		[ "$_n" -lt $(($3 * 10)) ] || return 1
-		sleep 0.1
-	done
+	ws_play "$_log" 25 "$@"
 }
 
 # settle: every outbox row sent (done) within 60 s.
@@ -215,15 +140,6 @@ want()
 	return 1
 }
 
-stop_workers()
-{
-	for p in $WPIDS; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	WPIDS=
-}
-
 # --- scenarios ----------------------------------------------------------------------------------------
 
 # 1. A whole two-colour print, mapped through the project_file echo, downloaded over FTPS.
@@ -232,7 +148,7 @@ if want 1; then
 	# A second printer whose access code was encrypted under another key (a value that does not authenticate).
 	q "INSERT INTO printers (name, host, serial, access_code_enc) VALUES ('badkey', '127.0.0.1', '01S00A000000009',
 	    'v1:' || replace(encode(sha256('a'::bytea) || sha256('b'::bytea), 'base64'), E'\n', ''))" >/dev/null
-	start_worker w1
+	ws_worker w1
 	play full.log
 	if wait_sql "SELECT state FROM print_jobs" finished 30; then
 		pass "full print: the job is finished"
@@ -269,13 +185,13 @@ if want 1; then
 	else
 		fail "full print: worker counters published" "$(q "SELECT counters FROM worker_metrics")"
 	fi
-	stop_workers
+	ws_stop_workers
 fi
 
 # 2. FAILED at layer 40: whole layers 0..39, plus layer 40 up to the last progress mark reported.
 if want 2; then
 	new_db 2 || { fail "database 2"; exit 1; }
-	start_worker w1
+	ws_worker w1
 	play fail.log --fail-at 40
 	if wait_sql "SELECT state || ' ' || checkpoint_layer || ' ' || partial_charged FROM print_jobs" \
 	    "failed 39 true" 30; then
@@ -293,23 +209,23 @@ if want 2; then
 	else
 		fail "failed print: Spoolman got exactly the ledger's grams" "$out"
 	fi
-	stop_workers
+	ws_stop_workers
 fi
 
 # 3. kill -9 of the worker in the middle of the print, then a restart: resumes from the checkpoint.
 if want 3; then
 	new_db 3 || { fail "database 3"; exit 1; }
-	start_worker w1
+	ws_worker w1
 	play kill.log --speed 10 &
 	PLAY=$!
 	wait_sql "SELECT (checkpoint_layer >= 30)::text FROM print_jobs" true 60
 	kill -9 "$WPID"
 	wait "$WPID" 2>/dev/null
-	start_worker w1
+	ws_worker w1
 	wait "$PLAY"
 	wait_sql "SELECT state FROM print_jobs" finished 30
 	verdict "kill -9 and restart" finished
-	stop_workers
+	ws_stop_workers
 fi
 
 # 4. Spoolman down for part of the print, then one use applied but its answer lost.
@@ -318,7 +234,7 @@ if want 4; then
 	# The first use is applied but its answer lost; later Spoolman is down for 4 s.
 	curl -s -X POST -d '{"mode": "apply_then_drop", "count": 1, "path_regex": "/use$"}' \
 	    "$SM/_control/fault" >/dev/null
-	start_worker w1
+	ws_worker w1
 	play down.log --speed 10 &
 	PLAY=$!
 	wait_sql "SELECT (checkpoint_layer >= 30)::text FROM print_jobs" true 60
@@ -332,16 +248,16 @@ if want 4; then
 		fail "apply-then-drop was settled by reading the spool back" \
 		    "$(q "SELECT resolution, count(*) FROM spoolman_outbox GROUP BY 1")"
 	fi
-	stop_workers
+	ws_stop_workers
 fi
 
 # 5. Two workers; the one holding the printer is killed; the other takes over when the lease expires.
 if want 5; then
 	new_db 5 || { fail "database 5"; exit 1; }
-	start_worker w1 --lease-ttl 4
+	ws_worker w1 --lease-ttl 4
 	W1=$WPID
 	wait_sql "SELECT worker_id FROM worker_leases" w1 20
-	start_worker w2 --lease-ttl 4
+	ws_worker w2 --lease-ttl 4
 	play twow.log --speed 8 --exit-after 20 &
 	PLAY=$!
 	wait_sql "SELECT (checkpoint_layer >= 20)::text FROM print_jobs" true 60
@@ -354,7 +270,7 @@ if want 5; then
 	wait "$PLAY"
 	wait_sql "SELECT state FROM print_jobs" finished 30
 	verdict "two workers, one killed" finished w2
-	stop_workers
+	ws_stop_workers
 fi
 
 # 6. A print started on the printer's screen: no project_file echo, no mapping; the tray comes from tray_now.
@@ -363,7 +279,7 @@ if want 6; then
 	DECOY=$ROOT/../shared/samples/gcode/estampo_decoy_base_P1S_BS2.5_1color_T2.gcode.3mf
 	ftps_put "$DECOY" "decoy.gcode.3mf"
 	"$BIN" tray set p1 2 3 >/dev/null
-	start_worker w1
+	ws_worker w1
 	play nomap.log --no-mapping --file "$DECOY" --name "decoy.gcode.3mf"
 	wait_sql "SELECT state FROM print_jobs" finished 30
 	verdict "screen-started print" finished
@@ -374,13 +290,13 @@ if want 6; then
 		fail "screen-started print: charged to the spool in tray_now" \
 		    "$(q "SELECT ams_mapping, (SELECT string_agg(DISTINCT coalesce(spool_id::text, 'null'), ',') FROM usage_ledger) FROM print_jobs")"
 	fi
-	stop_workers
+	ws_stop_workers
 fi
 
 # 7. The broker (the printer's network) goes away mid-print and layers pass unreported: caught up exactly.
 if want 7; then
 	new_db 7 || { fail "database 7"; exit 1; }
-	start_worker w1
+	ws_worker w1
 	play skip.log --speed 10 --disconnect-at 30 --for 4 --skip-layers 60-70 \
 	    --down-cmd "sh tests/harness/broker.sh down $BROKER_DIR" \
 	    --up-cmd "sh tests/harness/broker.sh up $BROKER_DIR"
@@ -398,32 +314,32 @@ if want 7; then
 		fail "broker restart: the published counters show the disconnect and the reconnect" \
 		    "$(q "SELECT counters FROM worker_metrics")"
 	fi
-	stop_workers
+	ws_stop_workers
 fi
 
 # 8. kill -9 of the worker at five points of one print, restarted each time.
 if want 8; then
 	new_db 8 || { fail "database 8"; exit 1; }
-	start_worker w1
+	ws_worker w1
 	play kills.log --speed 5 &
 	PLAY=$!
 	for k in 5 25 45 65 85; do
 		wait_sql "SELECT (checkpoint_layer >= $k)::text FROM print_jobs" true 60
 		kill -9 "$WPID"
 		wait "$WPID" 2>/dev/null
-		start_worker w1
+		ws_worker w1
 	done
 	wait "$PLAY"
 	wait_sql "SELECT state FROM print_jobs" finished 30
 	verdict "kill -9 at layers 5, 25, 45, 65 and 85" finished
-	stop_workers
+	ws_stop_workers
 fi
 
 # 9. Every real sample, one print each, on one printer with spools 1-4 in trays 0-3.
 if want 9; then
 	new_db 9 || { fail "database 9"; exit 1; }
 	spools 4 || { fail "trays 0-3"; exit 1; }
-	start_worker w1
+	ws_worker w1
 	n=0
 	for f in "$ROOT"/../shared/samples/gcode/*.gcode "$ROOT"/../shared/samples/gcode/*.gcode.3mf; do
 		n=$((n + 1))
@@ -443,7 +359,7 @@ if want 9; then
 	else
 		fail "all samples: Spoolman got exactly the ledger per spool" "$out"
 	fi
-	stop_workers
+	ws_stop_workers
 fi
 
 tap_done

@@ -13,57 +13,29 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 BIN=${BIN:-build/bin/spoolkeeper}
-BINDIR=$(dirname "$BIN")
-WORKER=$BINDIR/spoolkeeper-worker
-SIM=$BINDIR/../tests/printer_sim
+# BINDIR, WORKER, SIM, SAMPLE, SERIAL, CODE, NAME: the defaults of tests/harness/worker_stack.sh.
+. tests/harness/worker_stack.sh
 CHECK=$BINDIR/../tests/worker/check_forecast
-SAMPLE=$ROOT/../shared/samples/gcode/estampo_reference_P1S_BS2.5_2color_T0T3.gcode.3mf
-SERIAL=01S00A000000001
-CODE=12345678
-NAME="Two colours; cube.gcode.3mf"
 SECRET="hook-s3cret"
 
-for f in "$BIN" "$WORKER" "$SIM" "$CHECK"; do
-	if [ ! -x "$f" ]; then
-		echo "not ok - $f is not built"
-		exit 1
-	fi
-done
-. tests/harness/check_db.sh
-db_need_pg
+ws_need_built "$BIN" "$WORKER" "$SIM" "$CHECK"
+ws_need_servers broker ftps
 
-. tests/harness/certs.sh
-. tests/harness/broker.sh
-. tests/harness/ftps.sh
-. tests/harness/key.sh
-if ! broker_available || ! ftps_available; then
-	echo "not ok - mosquitto or vsftpd missing: $broker_why $ftps_why"
-	exit 1
-fi
-
-T=$(mktemp -d) || exit 1
-key_init "$T" || exit 1
-WPIDS=
+ws_tmp key
 SMPID=
 RPID=
-DBS=
 WEB_UP=
 # Scenario 1 runs the worker and the web app as login roles of the least-privilege groups (sql/0006, sql/0009).
 RWEB=sk_fc_web_$$
 RWORKER=sk_fc_worker_$$
 cleanup()
 {
-	for p in $WPIDS $SMPID $RPID; do
-		kill -9 "$p" 2>/dev/null
-	done
+	ws_kill -9 $WPIDS $SMPID $RPID
 	[ -z "$WEB_UP" ] || web_stop >/dev/null 2>&1
-	broker_stop
-	ftps_stop
+	ws_stop_servers
 	[ -z "${KEEP_LOG:-}" ] || { mkdir -p /tmp/forecast-logs; cp "$T"/*.log "$T"/*.jsonl /tmp/forecast-logs/ 2>/dev/null; }
-	for d in $DBS; do
-		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1
-	done
-	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $RWEB" -c "DROP ROLE IF EXISTS $RWORKER" >/dev/null 2>&1
+	ws_drop_dbs force $DBS
+	ws_drop_roles "$RWEB" "$RWORKER"
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -80,29 +52,9 @@ else
 fi
 
 # --- servers ------------------------------------------------------------------------------------------
-certs_make "$T/certs" "$SERIAL" >"$T/certs.log" 2>&1 || { fail "certificates" "$(cat "$T/certs.log")"; exit 1; }
-BROKER_CERTS=$T/certs BROKER_ACCESS_CODE=$CODE broker_start "$SERIAL" >"$T/broker.log" 2>&1 ||
-	{ fail "broker starts" "$(cat "$T/broker.log")"; exit 1; }
-FTPS_CERTS=$T/certs FTPS_ACCESS_CODE=$CODE ftps_start "$SERIAL" >"$T/ftps.log" 2>&1 ||
-	{ fail "ftps starts" "$(cat "$T/ftps.log")"; exit 1; }
-ftps_put "$SAMPLE" "$NAME" || { fail "ftps serves the sample"; exit 1; }
-
-# wait_line FILE WORD: waits (10 s at most) for a line "WORD <port>" and prints the port.
-wait_line()
-{
-	_i=0
-	until grep -q "^$2 " "$1" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ "$_i" -lt 200 ] || return 1
-		sleep 0.05
-	done
-	sed -n "s/^$2 //p" "$1" | head -n 1
-}
-
-python3 tests/spoolman/spoolman_standin.py --port 0 >"$T/sm.out" 2>"$T/sm.err" &
-SMPID=$!
-SMPORT=$(wait_line "$T/sm.out" LISTENING) || { fail "stand-in starts" "$(cat "$T/sm.err")"; exit 1; }
-SM=http://127.0.0.1:$SMPORT
+ws_certs_broker "$SERIAL"
+ws_ftps "$SERIAL"
+ws_standin sm 200 || { fail "stand-in starts" "$(cat "$T/sm.err")"; exit 1; }
 
 # The webhook receiver: appends {"sig_ok", "event", "delivery", "body"} per POST to $T/hooks.jsonl and answers 200;
 # a POST to /moved only gets a redirect to /hook (a worker that followed it would be recorded there).
@@ -157,67 +109,29 @@ recv_stop()
 recv_start 0 || { fail "webhook receiver starts" "$(cat "$T/recv.log")"; exit 1; }
 : >"$T/hooks.jsonl"
 
-# --- helpers ------------------------------------------------------------------------------------------
-q()
-{
-	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" -c "$1"
-}
+# --- helpers (q, wait_sql, wait_line: tests/harness/worker_stack.sh) ----------------------------------
 
 # new_db N TRAY0 TRAY3: a migrated database with the printer, Spoolman, the webhook, and spools in trays 0 and 3
 # ("-" leaves the tray empty); the stand-in reset to its 4 full spools.
 new_db()
 {
-	DB=sk_fc_$$_$1
-	DBS="$DBS $DB"
-	psql -X -q -d postgres -c "CREATE DATABASE $DB" || return 1
-	export SPOOLKEEPER_DATABASE="$PG_CONNINFO dbname=$DB"
-	"$BIN" migrate >/dev/null || return 1
+	ws_new_db sk_fc_$$_$1 || return 1
 	q "INSERT INTO settings (key, value) VALUES ('spoolman_url', '$SM'),
 	    ('webhook_url', 'http://127.0.0.1:$RPORT/hook'), ('webhook_secret', '$SECRET')" || return 1
-	"$BIN" printer add --name p1 --host 127.0.0.1 --serial "$SERIAL" --access-code "$CODE" \
-	    --mqtt-port "$BROKER_PORT" --ftps-port "$FTPS_PORT" >/dev/null || return 1
+	ws_printer_add || return 1
 	[ "$2" = - ] || "$BIN" tray set p1 0 "$2" >/dev/null || return 1
 	[ "$3" = - ] || "$BIN" tray set p1 3 "$3" >/dev/null || return 1
 	curl -s -X POST "$SM/_control/reset" >/dev/null
 }
 
+# The workers' webhook retries come quickly here (only the worker reads this variable).
+SPOOLKEEPER_WEBHOOK_BACKOFF_S=0.3
+export SPOOLKEEPER_WEBHOOK_BACKOFF_S
 # start_worker ID [CONNINFO]: a worker in the background (on CONNINFO, by default $SPOOLKEEPER_DATABASE).
 start_worker()
 {
-	SPOOLKEEPER_DATABASE=${2:-$SPOOLKEEPER_DATABASE} SPOOLKEEPER_WEBHOOK_BACKOFF_S=0.3 \
-	    SPOOLKEEPER_CA_FILE=$T/certs/ca.crt "$WORKER" --worker-id "$1" --cache-dir "$T" >>"$T/$1.log" 2>&1 &
-	WPIDS="$WPIDS $!"
-}
-
-stop_workers()
-{
-	for p in $WPIDS; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	WPIDS=
-}
-
-# play LOG SPEED [ARGS]: plays the sample once in the background (SIMPID).
-play()
-{
-	_log=$1
-	_speed=$2
-	shift 2
-	timeout 120 "$SIM" --file "$SAMPLE" --name "$NAME" --port "$BROKER_PORT" --cafile "$T/certs/ca.crt" \
-	    --serial "$SERIAL" --access-code "$CODE" --speed "$_speed" --start-after 2 \
-	    --exit-after 2 --quiet "$@" >"$T/$_log" 2>&1 &
-	SIMPID=$!
-}
-
-wait_sql()
-{
-	_n=0
-	while [ "$(q "$1" 2>/dev/null)" != "$2" ]; do
-		_n=$((_n + 1))
-		[ "$_n" -lt $(($3 * 10)) ] || return 1
-		sleep 0.1
-	done
+	WS_WORKER_DB=${2:-}
+	ws_worker "$1"
 }
 
 # sample_forecast FILE: while the simulator runs, appends the job's forecast (one JSON line) every 0.3 s.
@@ -344,7 +258,7 @@ if [ -n "$web_ok" ]; then
 	fi
 fi
 start_worker w1 "$AS_WORKER"
-play p1.log 5 --prepare 8
+ws_play -b p1.log 5 --prepare 8
 : >"$T/fc1.jsonl"
 (
 	while kill -0 "$SIMPID" 2>/dev/null; do
@@ -473,7 +387,7 @@ else
 $(cat "$T/hooks.jsonl")
 $(q "SELECT id, event, state, attempts, last_error FROM webhook_events")"
 fi
-stop_workers
+ws_stop_workers
 
 # --- 2. unknown weight, a refused spend and a failed print, with the receiver down meanwhile ----------------
 # Tray 3 holds spool 99, which Spoolman does not know: its weight is unknown and its /use gets 404.
@@ -481,7 +395,7 @@ new_db 2 3 99 || { fail "database 2"; exit 1; }
 : >"$T/hooks.jsonl"
 recv_stop
 start_worker w2
-play p2.log 10 --fail-at 60
+ws_play -b p2.log 10 --fail-at 60
 : >"$T/fc2.jsonl"
 sample_forecast "$T/fc2.jsonl"
 wait_sql "SELECT state FROM print_jobs" failed 30
@@ -539,13 +453,13 @@ else
 $(cat "$T/hooks.jsonl")
 $(q "SELECT id, event, state, attempts, last_error FROM webhook_events")"
 fi
-stop_workers
+ws_stop_workers
 
 # --- 3. enough filament everywhere; then a tray without a spool ---------------------------------------------
 new_db 3 3 4 || { fail "database 3"; exit 1; }
 : >"$T/hooks.jsonl"
 start_worker w3
-play p3.log 20
+ws_play -b p3.log 20
 : >"$T/fc3.jsonl"
 sample_forecast "$T/fc3.jsonl"
 if out=$(python3 - "$T/fc3.jsonl" 2>&1 <<'EOF'
@@ -563,13 +477,13 @@ EOF
 else
 	fail "enough filament: the forecast says ok" "$out"
 fi
-stop_workers
+ws_stop_workers
 [ "$(hooks spool_runout_forecast)" = 0 ] && pass "no runout event for a print that has enough" ||
 	fail "no runout event for a print that has enough" "$(cat "$T/hooks.jsonl")"
 
 new_db 4 3 - || { fail "database 4"; exit 1; }
 SPOOLKEEPER_WEBHOOK_MAX_ATTEMPTS=3 start_worker w4
-play p4.log 20
+ws_play -b p4.log 20
 : >"$T/fc4.jsonl"
 sample_forecast "$T/fc4.jsonl"
 if out=$(python3 - "$T/fc4.jsonl" 2>&1 <<'EOF'
@@ -603,7 +517,7 @@ else
 	fail "webhook: a redirect is never followed; given up after the maximum of attempts" "$(q "SELECT id, event, state, attempts, last_error
 	    FROM webhook_events") $(grep webhook "$T/w4.log")"
 fi
-stop_workers
+ws_stop_workers
 
 # --- 5. Spoolman cannot tell a spool's weight: the cached copy is used ------------------------------------
 new_db 5 3 4 || { fail "database 5"; exit 1; }
@@ -618,7 +532,7 @@ q "INSERT INTO spool_cache (spool_id, spool) VALUES (4, jsonb_build_object('id',
     'used_weight', 1000 - $GIVE4, 'remaining_weight', $GIVE4))" >/dev/null
 curl -s -X POST -d '{"mode": "500", "path_regex": "/spool/4$", "method": "GET"}' "$SM/_control/fault" >/dev/null
 start_worker w5
-play p5.log 10 --prepare 8
+ws_play -b p5.log 10 --prepare 8
 : >"$T/fc5.jsonl"
 sample_forecast "$T/fc5.jsonl"
 if out=$(python3 - "$T/fc5.jsonl" "$L4" 2>&1 <<'EOF'
@@ -637,7 +551,7 @@ EOF
 else
 	fail "Spoolman fails: the cached weight is used" "$out"
 fi
-stop_workers
+ws_stop_workers
 
 # --- 6. two slicer filaments fed by one spool: their needs add up ------------------------------------------
 new_db 6 1 - || { fail "database 6"; exit 1; }
@@ -647,7 +561,7 @@ L6=$2
 curl -s -X PATCH -H 'Content-Type: application/json' -d "{\"remaining_weight\": $GIVE6}" "$SM/api/v1/spool/1" \
     >/dev/null
 start_worker w6
-play p6.log 10 --prepare 8 --mapping 0,-1,-1,0
+ws_play -b p6.log 10 --prepare 8 --mapping 0,-1,-1,0
 : >"$T/fc6.jsonl"
 sample_forecast "$T/fc6.jsonl"
 if out=$(python3 - "$T/fc6.jsonl" "$L6" 2>&1 <<'EOF'
@@ -665,6 +579,6 @@ EOF
 else
 	fail "two filaments in one tray: their needs add up" "$out"
 fi
-stop_workers
+ws_stop_workers
 
 tap_done

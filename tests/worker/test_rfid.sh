@@ -14,45 +14,23 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 BIN=${BIN:-build/bin/spoolkeeper}
-BINDIR=$(dirname "$BIN")
-WORKER=$BINDIR/spoolkeeper-worker
-SIM=$BINDIR/../tests/printer_sim
-SAMPLE=$ROOT/../shared/samples/gcode/estampo_reference_P1S_BS2.5_2color_T0T3.gcode.3mf
-CODE=12345678
+# BINDIR, WORKER, SIM, SAMPLE, CODE: the defaults of tests/harness/worker_stack.sh.
+. tests/harness/worker_stack.sh
 TAG2=04AABBCCDDEEFF02
 TAG3=04AABBCCDDEEFF03
 UUID4=0123456789ABCDEF0123456789ABCDEF
 
-for f in "$BIN" "$WORKER" "$SIM"; do
-	if [ ! -x "$f" ]; then
-		echo "not ok - $f is not built"
-		exit 1
-	fi
-done
-. tests/harness/check_db.sh
-db_need_pg
-. tests/harness/certs.sh
-. tests/harness/broker.sh
-. tests/harness/key.sh
-if ! broker_available; then
-	echo "not ok - mosquitto missing: $broker_why"
-	exit 1
-fi
+ws_need_built "$BIN" "$WORKER" "$SIM"
+ws_need_servers broker
 
-T=$(mktemp -d) || exit 1
-key_init "$T" || exit 1
+ws_tmp key
 PIDS=
-DBS=
 cleanup()
 {
 	exec 3>&- 2>/dev/null
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	broker_stop
-	for d in $DBS; do
-		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1
-	done
+	ws_kill $PIDS
+	ws_stop_servers
+	ws_drop_dbs $DBS
 	[ -z "${KEEP_LOG:-}" ] || cp -r "$T" /tmp/rfid-logs 2>/dev/null
 	rm -rf "$T"
 }
@@ -70,36 +48,9 @@ else
 	fail "check_rfid (build it: make $CHECK_RFID)" "$(cat "$T/check_rfid.log" 2>/dev/null)"
 fi
 
-certs_make "$T/certs" SKR001 SKR002 >"$T/certs.log" 2>&1 || { fail "certificates" "$(cat "$T/certs.log")"; exit 1; }
-BROKER_CERTS=$T/certs BROKER_ACCESS_CODE=$CODE broker_start SKR001 SKR002 >"$T/broker.log" 2>&1 ||
-	{ fail "broker starts" "$(cat "$T/broker.log")"; exit 1; }
+ws_certs_broker SKR001 SKR002
 
-# --- helpers ------------------------------------------------------------------------------------------
-q()
-{
-	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" -c "$1"
-}
-
-# wait_sql QUERY EXPECTED SECONDS: polls until the query prints EXPECTED.
-wait_sql()
-{
-	_n=0
-	while [ "$(q "$1" 2>/dev/null)" != "$2" ]; do
-		_n=$((_n + 1))
-		[ "$_n" -lt $(($3 * 10)) ] || return 1
-		sleep 0.1
-	done
-}
-
-# sm METHOD PATH [BODY]: a request to the stand-in's API; prints the body.
-sm()
-{
-	if [ -n "${3:-}" ]; then
-		curl -s -f -X "$1" -H 'Content-Type: application/json' -d "$3" "$SM/api/v1$2"
-	else
-		curl -s -f -X "$1" "$SM/api/v1$2"
-	fi
-}
+# --- helpers (q, wait_sql, sm: tests/harness/worker_stack.sh) -----------------------------------------
 
 # spool_field ID KEY: the spool's KEY as JSON (null when absent).
 spool_field()
@@ -110,12 +61,7 @@ spool_field()
 # wait_location ID TEXT SECONDS: polls until spool ID's location in the stand-in is TEXT (null: cleared).
 wait_location()
 {
-	_n=0
-	while [ "$(spool_field "$1" location 2>/dev/null)" != "$2" ]; do
-		_n=$((_n + 1))
-		[ "$_n" -lt $(($3 * 10)) ] || return 1
-		sleep 0.1
-	done
+	ws_until "$2" "$3" spool_field "$1" location
 }
 
 # patches ID LOCATION: how many PATCH /spool/ID that set LOCATION the stand-in applied (status 200).
@@ -183,16 +129,10 @@ scenario()
 	FIELD=$2
 	DB=sk_rfid_$$_$(echo "$V" | tr -d .)
 	DBS="$DBS $DB"
-	python3 tests/spoolman/spoolman_standin.py --port 0 --control-port 0 --version "$V" >"$T/sm.$V.out" 2>"$T/sm.$V.err" &
-	PIDS="$PIDS $!"
-	n=0
-	until grep -q '^LISTENING' "$T/sm.$V.out" 2>/dev/null; do
-		n=$((n + 1))
-		[ "$n" -lt 300 ] || { fail "$V: stand-in starts" "$(cat "$T/sm.$V.err")"; return 1; }
-		sleep 0.05
-	done
-	SM=http://127.0.0.1:$(sed -n 's/^LISTENING //p' "$T/sm.$V.out")
-	CTL=http://127.0.0.1:$(sed -n 's/^CONTROL //p' "$T/sm.$V.out")
+	ws_standin "sm.$V" 300 --control-port 0 --version "$V"
+	_st=$?
+	PIDS="$PIDS $SMPID"
+	[ "$_st" = 0 ] || { fail "$V: stand-in starts" "$(cat "$T/sm.$V.err")"; return 1; }
 
 	psql -X -q -d postgres -c "CREATE DATABASE $DB" || return 1
 	export SPOOLKEEPER_DATABASE="$PG_CONNINFO dbname=$DB"
