@@ -1,4 +1,4 @@
-/* h_health.c: GET /health (no login): database reachable, age of the freshest worker heartbeat, outbox backlog. */
+/* h_health.c: GET /health (no login): database reachable, freshest worker heartbeat, outbox backlog, Spoolman. */
 #include "app.h"
 #include "db.h"
 #include "routes.h"
@@ -21,7 +21,9 @@ h_health(struct ctx *c)
 	    "  'outbox_pending', (SELECT count(*) FROM spoolman_outbox WHERE state IN ('pending', 'inflight')), "
 	    "  'outbox_oldest_age_s', (SELECT round(extract(epoch FROM now() - min(created_at)))::bigint "
 	    "      FROM spoolman_outbox WHERE state IN ('pending', 'inflight')), "
-	    "  'outbox_needs_review', (SELECT count(*) FROM spoolman_outbox WHERE state = 'needs_review'))",
+	    "  'outbox_needs_review', (SELECT count(*) FROM spoolman_outbox WHERE state = 'needs_review'), "
+	    "  'spoolman_ok', (SELECT ok FROM spoolman_health), "
+	    "  'spoolman_since', (SELECT since FROM spoolman_health))",
 	    0, NULL, NULL);
 	if (j != NULL)
 		http_reply_json(c->res, 200, j);

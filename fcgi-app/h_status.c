@@ -33,6 +33,7 @@
 	"SELECT vp.id, vp.name, json_build_object('id', vp.id, 'name', vp.name, 'model', vp.model, " \
 	"    'enabled', vp.enabled, 'access', vp.access, " \
 	"    'connected', coalesce(s.connected, false) AND NOT x.stale, 'stale', x.stale, " \
+	"    'connection_error', s.connection_error, " \
 	"    'updated_at', s.updated_at, 'last_message_at', s.last_message_at, " \
 	"    'state', s.status->'state', 'layer', s.status->'layer', 'total_layers', s.status->'total_layers', " \
 	"    'percent', s.status->'percent', 'remaining_min', s.status->'remaining_min', " \
@@ -57,7 +58,7 @@
 
 #define DASHBOARD_SQL \
 	"SELECT json_build_object('printers', coalesce(json_agg(r.j ORDER BY lower(r.name), r.id), '[]'::json), " \
-	"    'generated_at', now(), 'stale_after_s', " STATUS_STR(STATUS_STALE_S) ") " \
+	"    'generated_at', now(), 'stale_after_s', " STATUS_STR(STATUS_STALE_S) ", 'spoolman', " SPOOLMAN_HEALTH ") " \
 	"  FROM (" STATUS_ROWS(TRAY_SHORT) ") r"
 
 /* A dashboard as one user saw it: the answer's text. */

@@ -55,13 +55,24 @@
 	SPOOL_INFO_PAIRS("c.spool") ", 'since', tr.valid_from) END)"
 
 /* The dashboard's tray: tray, loaded, type, color, remain, tag, assigned_by, conflict, tag_state, and spool as id,
- * name and remaining_weight. */
+ * name, material (for the material-mismatch warning) and remaining_weight. */
 #define TRAY_SHORT \
 	"json_build_object('tray', tr.tray, 'loaded', tr.e->'loaded', 'type', tr.e->'type', " \
 	"    'color', tr.e->'color', 'remain', tr.e->'remain', 'tag', tt.tag, 'assigned_by', tr.assigned_by, " \
 	"    'conflict', tt.conflict, 'tag_state', tt.state, " \
 	"    'spool', CASE WHEN tr.spool_id IS NOT NULL THEN json_build_object('id', tr.spool_id, " \
-	"        'name', c.spool#>'{filament,name}', 'remaining_weight', c.spool->'remaining_weight') END)"
+	"        'name', c.spool#>'{filament,name}', 'material', c.spool#>'{filament,material}', " \
+	"        'remaining_weight', c.spool->'remaining_weight') END)"
+
+/*
+ * Spoolman's reachability as the worker's outbox thread last saw it (spoolman_health, sql/0010_conn_errors.sql),
+ * one JSON object: ok (true, false, or null until known), error, since, last_ok_at, and backlog, the outbox rows
+ * waiting to be sent (pending or in flight; an index-only count on spoolman_outbox_due/_open).
+ */
+#define SPOOLMAN_HEALTH \
+	"(SELECT json_build_object('ok', h.ok, 'error', h.error, 'since', h.since, 'last_ok_at', h.last_ok_at, " \
+	"    'backlog', (SELECT count(*) FROM spoolman_outbox o WHERE o.state IN ('pending', 'inflight'))) " \
+	"  FROM (SELECT 1) one LEFT JOIN spoolman_health h ON h.id)"
 
 /*
  * Forgets every dashboard any process of the pool has cached (epoch_bump()); called after a change that shows on

@@ -1,17 +1,22 @@
 /* fleet.c: the printers this worker serves: leases, MQTT sessions and trackers, kept in step with the database. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "conn_error.h"
 #include "counters.h"
 #include "errbuf.h"
 #include "fleet.h"
 #include "log.h"
 #include "secret.h"
 #include "session.h"
+#include "tcp_open.h"
 #include "tracker.h"
 #include "xmalloc.h"
 
@@ -19,6 +24,10 @@
 #define PUSHALL_EVERY	5	/* seconds between pushall requests until a full report came */
 #define RESTART_AFTER	30	/* seconds without any connection event before a new session */
 #define CODE_MAX	256	/* bytes of an access code (printers_access_code_check) */
+#define PROBE_AFTER	3	/* seconds without a connection before a TCP probe names why */
+#define PROBE_MS	1000	/* that probe's deadline (in a thread of its own: the fleet's thread never waits) */
+
+static atomic_int	 probes_running;	/* probe threads; fleet_free() waits for them: they push into the queue */
 
 /* A printer row as fleet_sync() reads it. */
 struct printer_row {
@@ -45,7 +54,10 @@ struct member {
 	int		 seen;		/* still listed in this sync */
 	int		 failing;	/* a restart was logged; quiet until connected */
 	int		 ever_connected;	/* a later connect counts as a reconnect */
+	int		 probed;	/* the TCP probe ran since the session started or the connection dropped */
 	char		 last_err[ERRBUF_LEN];	/* logged once until it changes or clears */
+	char		 problem[ERRBUF_LEN + 16];	/* "KIND\tmessage" of the last connection problem, or "" */
+	unsigned char	 code_tag[crypto_generichash_BYTES];	/* hash of the stored code, to notice a new one */
 };
 
 struct fleet {
@@ -115,6 +127,9 @@ fleet_free(struct fleet *f)
 		return;
 	while (f->n > 0)
 		drop(f, f->n - 1, 1, "worker stopping");
+	/* A probe thread still running pushes into the queue the caller frees next: wait (PROBE_MS at most). */
+	while (atomic_load(&probes_running) > 0)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 	free(f->m);
 	free(f->bad);
 	free(f);
@@ -137,6 +152,7 @@ start_session(struct fleet *f, struct member *mb, char *err)
 	c.access_code = mb->code;
 	c.cafile = f->conf->cafile;
 	c.insecure = mb->insecure;
+	mb->probed = 0;
 	mb->s = session_start(&c, f->q, err);
 	return mb->s != NULL ? 0 : -1;
 }
@@ -207,6 +223,21 @@ access_code(struct fleet *f, const struct printer_row *r, char *code)
 	return 0;
 }
 
+/* A hash of the printer row's stored access code (plain or encrypted) into tag, to notice when it changes. */
+static void
+code_tag(const struct printer_row *r, unsigned char *tag)
+{
+	crypto_generichash_state	st;
+
+	crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES);
+	if (r->code != NULL)
+		crypto_generichash_update(&st, (const unsigned char *)r->code, strlen(r->code) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)"|", 1);
+	if (r->code_enc != NULL)
+		crypto_generichash_update(&st, (const unsigned char *)r->code_enc, strlen(r->code_enc) + 1);
+	crypto_generichash_final(&st, tag, crypto_generichash_BYTES);
+}
+
 /* Takes the lease of a free printer and starts following it. */
 static int
 adopt(struct fleet *f, const struct printer_row *r, char *err)
@@ -236,6 +267,7 @@ adopt(struct fleet *f, const struct printer_row *r, char *err)
 	snprintf(mb.host, sizeof(mb.host), "%s", r->host);
 	mb.port = r->port;
 	mb.insecure = r->insecure;
+	code_tag(r, mb.code_tag);
 	mb.t->last_msg = time(NULL);
 	if (tracker_resume(mb.t, f->db, err) == -1 ||
 	    start_session(f, &mb, err) == -1) {
@@ -325,6 +357,70 @@ heartbeat(struct fleet *f, char *err)
 	return publish_counters(f, err);
 }
 
+/*
+ * A held printer whose address, port, TLS setting or access code was changed (PATCH, `spoolkeeper printer`):
+ * a new session with the new values, right away, so a fixed access code shows at once.
+ */
+static void
+reconfigure(struct fleet *f, struct member *mb, const struct printer_row *r)
+{
+	unsigned char	 tag[crypto_generichash_BYTES];
+	char		 err[ERRBUF_LEN];
+
+	code_tag(r, tag);
+	if (strcmp(mb->host, r->host) == 0 && mb->port == r->port && mb->insecure == r->insecure &&
+	    sodium_memcmp(tag, mb->code_tag, sizeof(tag)) == 0)
+		return;
+	if (access_code(f, r, mb->code) == -1)
+		return;
+	log_msg(LOGL_INFO, r->id, mb->t->job.id, "printer %s: connection settings changed; connecting again",
+	    r->name);
+	memcpy(mb->code_tag, tag, sizeof(tag));
+	snprintf(mb->host, sizeof(mb->host), "%s", r->host);
+	mb->port = r->port;
+	mb->insecure = r->insecure;
+	session_stop(mb->s);
+	mb->s = NULL;
+	mb->failing = 0;
+	mb->t->last_msg = time(NULL);
+	if (start_session(f, mb, err) == -1)
+		log_msg(LOGL_ERROR, r->id, mb->t->job.id, "%s", err);
+}
+
+/*
+ * A connection problem ("KIND\tmessage", len bytes) a session named: logged and stored once per change; NULL
+ * clears it (connected).
+ */
+static void
+note_problem(struct fleet *f, struct member *mb, const char *payload, size_t len)
+{
+	char	 now[sizeof(mb->problem)], kind[16], err[ERRBUF_LEN];
+	char	*msg = NULL;
+	size_t	 k;
+
+	if (len >= sizeof(now))
+		len = sizeof(now) - 1;
+	if (payload != NULL)
+		memcpy(now, payload, len);
+	now[payload != NULL ? len : 0] = '\0';
+	if (strcmp(now, mb->problem) == 0)
+		return;
+	if (now[0] != '\0') {
+		if ((msg = strchr(now, '\t')) == NULL || (k = (size_t)(msg - now)) >= sizeof(kind))
+			return;
+		memcpy(kind, now, k);
+		kind[k] = '\0';
+		msg++;
+		log_msg(LOGL_WARN, mb->t->printer_id, mb->t->job.id, "cannot connect (%s): %s; retrying", kind, msg);
+	} else
+		log_msg(LOGL_INFO, mb->t->printer_id, mb->t->job.id, "connected: the problem before is over (%s)",
+		    strchr(mb->problem, '\t') + 1);
+	snprintf(mb->problem, sizeof(mb->problem), "%s", now);
+	if (conn_error_store(f->db, mb->t->printer_id, f->conf->worker_id, msg != NULL ? kind : NULL, msg,
+	    err) == -1)
+		log_msg(LOGL_ERROR, mb->t->printer_id, mb->t->job.id, "connection error: %s", err);
+}
+
 int
 fleet_sync(struct fleet *f, time_t now, char *err)
 {
@@ -344,6 +440,7 @@ fleet_sync(struct fleet *f, time_t now, char *err)
 		row_of(res, i, &r);
 		if ((mb = find(f, r.id)) != NULL) {
 			mb->seen = 1;
+			reconfigure(f, mb, &r);
 			continue;
 		}
 		if (f->conf->max_printers > 0 && f->n >= f->conf->max_printers)
@@ -381,6 +478,9 @@ fleet_dispatch(struct fleet *f, const struct queue_msg *m, time_t now)
 		if (mb->ever_connected)
 			counters_add(COUNTER_MQTT_RECONNECTS, 1);
 		mb->ever_connected = 1;
+		mb->failing = 0;
+		if (mb->problem[0] != '\0')
+			note_problem(f, mb, NULL, 0);
 		tracker_connection(mb->t, 1, now);
 		break;
 	case QUEUE_DISCONNECTED:
@@ -388,7 +488,15 @@ fleet_dispatch(struct fleet *f, const struct queue_msg *m, time_t now)
 			log_msg(LOGL_WARN, m->printer_id, mb->t->job.id, "disconnected (%d)", m->rc);
 			counters_add(COUNTER_MQTT_DISCONNECTS, 1);
 		}
+		if (m->len > 0)
+			note_problem(f, mb, m->payload, m->len);
+		else
+			mb->probed = 0;	/* a dropped connection: libmosquitto's silent retries may need naming */
 		tracker_connection(mb->t, 0, now);
+		break;
+	case QUEUE_PROBLEM:
+		if (!mb->t->connected)	/* a late answer about a printer that has connected since says nothing */
+			note_problem(f, mb, m->payload, m->len);
 		break;
 	case QUEUE_REPORT:
 		if (tracker_report(mb->t, f->db, m->payload, m->len, now,
@@ -427,14 +535,80 @@ fleet_planned(struct fleet *f, long long job_id)
 	db_result_free(res);
 }
 
+/* What one probe thread needs: its own copies, since the member may be dropped while it runs. */
+struct probe_job {
+	struct queue	*q;
+	long long	 printer_id;
+	char		*host;
+	int		 port;
+};
+
+
+static void *
+probe_main(void *arg)
+{
+	struct probe_job	*pj = arg;
+	char			 err[ERRBUF_LEN], buf[ERRBUF_LEN * 2];
+	int			 fd, n;
+
+	if ((fd = tcp_open(pj->host, pj->port, PROBE_MS, err)) != -1)
+		close(fd);
+	else {
+		n = snprintf(buf, sizeof(buf), "unreachable\tcannot reach %s:%d: %s", pj->host, pj->port, err);
+		queue_push(pj->q, pj->printer_id, QUEUE_PROBLEM, 0, buf,
+		    n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+	}
+	free(pj->host);
+	free(pj);
+	atomic_fetch_sub(&probes_running, 1);
+	return NULL;
+}
+
+/*
+ * libmosquitto names no problem when the TCP connection itself fails (refused, no route, no answer): a probe of
+ * host:port does, once per session or dropped connection, in a short-lived thread of its own (PROBE_MS at most)
+ * whose answer comes back through the queue as QUEUE_PROBLEM.  A port that answers leaves the problem to the
+ * session (TLS, login) or to restart().
+ */
+static void
+probe(struct fleet *f, struct member *mb)
+{
+	struct probe_job	*pj;
+	pthread_attr_t		 attr;
+	pthread_t		 th;
+
+	mb->probed = 1;
+	pj = xcalloc(1, sizeof(*pj));
+	pj->q = f->q;
+	pj->printer_id = mb->t->printer_id;
+	pj->host = xstrdup(mb->host);
+	pj->port = mb->port;
+	atomic_fetch_add(&probes_running, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, probe_main, pj) != 0) {
+		atomic_fetch_sub(&probes_running, 1);
+		free(pj->host);
+		free(pj);
+	}
+	pthread_attr_destroy(&attr);
+}
+
 static void
 restart(struct fleet *f, struct member *mb, time_t now)
 {
-	char err[ERRBUF_LEN];
+	char	 err[ERRBUF_LEN], silent[ERRBUF_LEN + 16];
+	int	 n;
 
+	if (mb->problem[0] == '\0') {
+		/* No session named a problem (a host that drops packets): say what is known. */
+		n = snprintf(silent, sizeof(silent), "unreachable\tno answer from %s:%d for %d s", mb->host, mb->port,
+		    RESTART_AFTER);
+		note_problem(f, mb, silent, (size_t)n);
+	}
 	if (!mb->failing)
-		log_msg(LOGL_WARN, mb->t->printer_id, mb->t->job.id, "cannot connect to %s:%d "
-		    "(TLS, access code or network); retrying every %d s", mb->host, mb->port, RESTART_AFTER);
+		log_msg(LOGL_INFO, mb->t->printer_id, mb->t->job.id, "no connection to %s:%d; a new session every "
+		    "%d s until it connects", mb->host, mb->port, RESTART_AFTER);
 	mb->failing = 1;
 	session_stop(mb->s);
 	mb->s = NULL;
@@ -463,6 +637,8 @@ fleet_tick(struct fleet *f, time_t now)
 			 */
 			if (now - mb->t->last_msg >= RESTART_AFTER)
 				restart(f, mb, now);
+			else if (!mb->probed && now - mb->t->last_msg >= PROBE_AFTER)
+				probe(f, mb);
 			continue;
 		}
 		mb->failing = 0;

@@ -17,6 +17,9 @@
 
 #define MAX_LAYERS	1000001
 #define PREFLIGHT_TRIES	10	/* reads of a spool's weight until one is not crossed by a use */
+/* A job whose spools all last and whose layers moved is computed again after this much time (a farm charges 100
+ * layers a second); one that runs out or is unknown on every layer. */
+#define FORECAST_MIN_GAP	"5 seconds"
 
 /* The spool in the tray now, joined on the filament's tray (as the ledger charges). */
 #define SPOOL_NOW "LEFT JOIN tray_assignments ta ON ta.printer_id = j.printer_id " \
@@ -29,7 +32,10 @@
 /* The jobs to look at, with what says whether they need work, and the printer's progress for the clock. */
 static const char JOBS_SQL[] =
     "SELECT j.id, j.checkpoint_layer, coalesce(j.layer_count, -1), extract(epoch FROM j.started_at)::bigint,"
-    "  fc.checkpoint_layer IS DISTINCT FROM j.checkpoint_layer"
+    "  fc.job_id IS NULL"
+    "   OR (fc.checkpoint_layer IS DISTINCT FROM j.checkpoint_layer"
+    "       AND (fc.forecast->'ok' IS DISTINCT FROM 'true'::jsonb"
+    "            OR fc.computed_at < now() - interval '" FORECAST_MIN_GAP "'))"
     "   OR fc.computed_at < now() - $2::int * interval '1 second',"
     "  EXISTS (SELECT 1 FROM job_filaments f " SPOOL_NOW
     "           WHERE f.job_id = j.id AND ta.spool_id IS NOT NULL AND NOT EXISTS (SELECT 1"

@@ -9,7 +9,8 @@
 enum queue_kind {
 	QUEUE_REPORT,		/* a message on device/<serial>/report */
 	QUEUE_CONNECTED,	/* the session (re)connected and subscribed */
-	QUEUE_DISCONNECTED	/* the session lost its connection */
+	QUEUE_DISCONNECTED,	/* the session lost its connection */
+	QUEUE_PROBLEM		/* a TCP probe names why a printer does not connect ("kind\tmessage") */
 };
 
 /* One event; payload holds len bytes (not NUL-terminated). */

@@ -35,6 +35,8 @@ struct spoolman {
 	long			 status;	/* HTTP status of the last request, 0 if none */
 	int			 timed_out;	/* the last request ended in CURLE_OPERATION_TIMEDOUT */
 	int			 down;		/* failing since the last logged transition */
+	int			 known;		/* a request has told whether Spoolman answers */
+	char			 why[ERRBUF_LEN];	/* the error that began the failing period */
 	char			 curlerr[CURL_ERROR_SIZE];
 	struct spoolman_body	 resp;		/* the answer to the last request */
 };
@@ -272,6 +274,13 @@ spoolman_is_down(const struct spoolman *sm)
 	return sm->down;
 }
 
+int
+spoolman_health(const struct spoolman *sm, const char **why)
+{
+	*why = sm->down ? sm->why : NULL;
+	return sm->known ? !sm->down : -1;
+}
+
 const char *
 spoolman_url_redacted(const struct spoolman *sm)
 {
@@ -282,7 +291,9 @@ spoolman_url_redacted(const struct spoolman *sm)
 static void
 note_health(struct spoolman *sm, int failing, const char *why)
 {
+	sm->known = 1;
 	if (failing && !sm->down) {
+		snprintf(sm->why, sizeof(sm->why), "%s", why);
 		log_msg(LOGL_WARN, 0, 0, "spoolman %s: failing: %s (not logged again until it answers)",
 		    sm->redacted, why);
 		sm->down = 1;

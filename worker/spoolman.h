@@ -134,6 +134,12 @@ int	 spoolman_last_timed_out(const struct spoolman *);
  */
 int	 spoolman_is_down(const struct spoolman *);
 
+/*
+ * Whether Spoolman answers, as the requests so far told: 1 yes, 0 failing (*why: the error that began it,
+ * borrowed), -1 not known yet (no request made).  *why is NULL unless failing.
+ */
+int	 spoolman_health(const struct spoolman *, const char **why);
+
 /* The base URL with any user:password@ replaced by ***@ (borrowed), for logs. */
 const char *spoolman_url_redacted(const struct spoolman *);
 

@@ -1,6 +1,7 @@
 // chart.jsx: uPlot charts in a <figure> with a caption, plus the same numbers as a table for screen readers.
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
+import { xRange } from './axis.js';
 
 const PALETTE = ['#e26e1c', '#1f77b4', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf',
 	'#bcbd22', '#7f7f7f'];
@@ -20,18 +21,19 @@ function axisColor() {
 
 /**
  * Chart: a uPlot chart.  x: numbers (or unix seconds when time), series: [{label, values, color?}], bars: draw
- * bars; categories: labels for x = 0..n-1 (a bar chart of categories); yLabel: the unit.
+ * bars; categories: labels for x = 0..n-1 (a bar chart of categories); yLabel: the unit; xDomain: [from, to] the
+ * x range to show at least (the days asked for).
  */
-export function Chart({ x, series, bars, categories, time, yLabel, height = 240, stacked }) {
+export function Chart({ x, series, bars, categories, time, yLabel, height = 240, stacked, xDomain }) {
 	const box = useRef(null);
 	useEffect(() => {
 		const el = box.current;
 		if (!el || !x.length)
 			return undefined;
 		const fg = axisColor();
-		// Bars at the ends of the x range are drawn whole: half a step of room on each side.
-		const step = x.length > 1 ? Math.min(...x.slice(1).map((v, i) => v - x[i])) : time ? 86400 : 1;
-		const pad = step / 2;
+		// Bars at the ends of the x range are drawn whole: half a step of room on each side (axis.js).
+		const xr = categories ? [-0.6, x.length - 0.4] :
+			bars || time || xDomain ? xRange(x, { bars, time, domain: xDomain }) : null;
 		// Category names (at most 14 characters shown) are tilted when they would not fit side by side at
 		// about 7.5 px a character in the plot's width (the box less the y axis and the padding).
 		const longest = categories ? Math.max(...categories.map((l) => Math.min(14, l.length))) : 0;
@@ -48,8 +50,7 @@ export function Chart({ x, series, bars, categories, time, yLabel, height = 240,
 			height,
 			// Room on the right for the last tilted name.
 			padding: [12, tilt ? 60 : 12, 0, 0],
-			scales: { x: { time: !!time, range: categories ? [-0.6, x.length - 0.4] :
-				bars ? (u, min, max) => [min - pad, max + pad] : undefined },
+			scales: { x: { time: !!time, range: xr ? () => xr : undefined },
 			// Amounts start at 0.
 			y: { range: (u, min, max) => [Math.min(0, min), max > 0 ? max * 1.08 : 1] } },
 			legend: { show: series.length > 1 || !categories },
@@ -67,7 +68,7 @@ export function Chart({ x, series, bars, categories, time, yLabel, height = 240,
 			],
 			series: [{ label: categories ? 'item' : time ? 'day' : 'layer',
 				value: categories ? (u, v) => (v === null || categories[v] === undefined ? '–' : categories[v]) :
-					undefined }],
+					time ? '{YYYY}-{MM}-{DD}' : undefined }],
 		};
 		const lines = series.map((s, i) => ({
 			label: s.label,
@@ -93,7 +94,7 @@ export function Chart({ x, series, bars, categories, time, yLabel, height = 240,
 			ro.disconnect();
 			u.destroy();
 		};
-	}, [x, series, bars, categories, time, height, stacked]);
+	}, [x, series, bars, categories, time, height, stacked, xDomain && xDomain[0], xDomain && xDomain[1]]);
 	return <div class="chart" ref={box} aria-hidden="true" />;
 }
 
@@ -110,7 +111,7 @@ export function ChartFigure({ caption, rows, columns, children, empty }) {
 						<table>
 							<thead><tr>{columns.map((c) => <th scope="col" key={c[0]}>{c[0]}</th>)}</tr></thead>
 							<tbody>{rows.map((r, i) => (
-								<tr key={i}>{columns.map((c) => <td key={c[0]}>{c[1](r)}</td>)}</tr>
+								<tr key={i}>{columns.map((c, j) => <td key={c[0]} class={j ? undefined : 'text'}>{c[1](r)}</td>)}</tr>
 							))}</tbody>
 						</table>
 					</div>

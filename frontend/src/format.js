@@ -1,14 +1,19 @@
 // format.js: how numbers, weights, times and printer states are shown.
 
-/** grams(g): "912 g", "1.25 kg", "0.38 g"; "–" for null. */
+const WHOLE = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/**
+ * grams(g): every weight on every page, always in grams, rounded half away from zero the same way everywhere:
+ * "912 g", "1,250 g" (never "1.25 kg": a kilogram figure beside gram figures reads as a different amount),
+ * "0.38 g" under 10 g (a layer's use); "–" for null or a non-number.
+ */
 export function grams(g) {
-	if (g === null || g === undefined || Number.isNaN(g))
+	if (typeof g !== 'number' || !Number.isFinite(g))
 		return '–';
-	if (Math.abs(g) >= 1000)
-		return (g / 1000).toFixed(2) + ' kg';
-	if (Math.abs(g) >= 10)
-		return Math.round(g) + ' g';
-	return g.toFixed(2) + ' g';
+	if (Math.abs(g) >= 9.995)
+		return WHOLE.format(Math.sign(g) * Math.round(Math.abs(g)) || 0) + ' g';
+	const r = Math.sign(g) * Math.round(Math.abs(g) * 100) / 100;
+	return (r || 0).toFixed(2) + ' g';
 }
 
 /** mm(v): "4.19 m", "222 mm"; "–" for null. */

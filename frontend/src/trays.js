@@ -28,6 +28,19 @@ export function spoolName(spool) {
 	return spool.name ? `${spool.name} #${spool.id}` : `Spool #${spool.id}`;
 }
 
+/**
+ * materialMismatch(reported, material): a sentence when the spool's material differs from the type the printer
+ * reports for the tray (compared without case or surrounding space, e.g. "PETG" vs "PLA"); null when they agree
+ * or when either is unknown or empty (a tray without a type says nothing about its spool).
+ */
+export function materialMismatch(reported, material) {
+	const r = typeof reported === 'string' ? reported.trim() : '';
+	const m = typeof material === 'string' ? material.trim() : '';
+	if (!r || !m || r.toLowerCase() === m.toLowerCase())
+		return null;
+	return `Material mismatch: the spool is ${m}, the printer reports ${r} in this tray`;
+}
+
 /** isLow(spool): the spool's known remaining weight is under LOW_GRAMS. */
 export function isLow(spool) {
 	return !!spool && typeof spool.remaining_weight === 'number' && spool.remaining_weight < LOW_GRAMS;

@@ -30,15 +30,28 @@ export function Chip({ color, size }) {
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), ' +
 	'textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
+const RETRY_FOCUS_MS = [0, 50, 150, 400];
+
+/** The element to give focus back to: the opener if it is still in the page, else the one returnTo selects. */
+function opener(before, returnTo) {
+	if (before && before.isConnected && before !== document.body)
+		return before;
+	return returnTo ? document.querySelector(returnTo) : null;
+}
+
 /**
  * Dialog: a modal <dialog> (the page behind is inert); Tab and Shift+Tab stay inside it, Esc and the Close
- * button call onClose, and focus goes back to what had it before.
+ * button call onClose, and focus goes back to what had it before.  returnTo: a CSS selector naming the opener by
+ * a stable identity (e.g. '[data-tray="1:0"]'), used when a live page re-rendered the opener while the dialog
+ * was open, so the element that had the focus is gone.
  */
-export function Dialog({ title, onClose, children, wide }) {
+export function Dialog({ title, onClose, children, wide, returnTo }) {
 	const ref = useRef(null);
 	const closeRef = useRef(onClose);
 	closeRef.current = onClose;
 	const [before] = useState(() => document.activeElement);	// the opener, before the dialog exists
+	const returnRef = useRef(returnTo);
+	returnRef.current = returnTo;
 	useEffect(() => {
 		const d = ref.current;
 		if (d.showModal && !d.open)
@@ -49,15 +62,40 @@ export function Dialog({ title, onClose, children, wide }) {
 		return () => {
 			if (d.open && d.close)
 				d.close();
-			if (before && before.isConnected && before.focus)
-				before.focus();
+			const back = () => {
+				const el = opener(before, returnRef.current);
+				if (el && el.focus)
+					el.focus();
+			};
+			back();
+			// Closed by its owner (unmounted while open): the page may still be inert for a frame (see dismiss), or
+			// the same update may put the opener back in after this cleanup: try again shortly while nothing has
+			// the focus (never taking it from an element the user has moved to meanwhile).
+			for (const ms of RETRY_FOCUS_MS)
+				setTimeout(() => {
+					const a = document.activeElement;
+					if (!a || a === document.body)
+						back();
+				}, ms);
 		};
 	}, []);
+	// Closing by the user: close the <dialog> while it is still in the page, then focus the opener, then let the
+	// owner unmount it.  (Unmounting an open modal dialog removes it from the page first: Chromium then drops the
+	// focus to <body> and keeps the page inert until its next frame, so a focus() in the same task is ignored.)
+	const dismiss = () => {
+		const d = ref.current;
+		if (d && d.open && d.close)
+			d.close();
+		const el = opener(before, returnRef.current);
+		if (el && el.focus)
+			el.focus();
+		closeRef.current();
+	};
 	const onKeyDown = (e) => {
 		if (e.key === 'Escape') {
 			e.preventDefault();
 			e.stopPropagation();
-			closeRef.current();
+			dismiss();
 			return;
 		}
 		if (e.key !== 'Tab')
@@ -77,10 +115,10 @@ export function Dialog({ title, onClose, children, wide }) {
 	return (
 		<dialog ref={ref} class={'dialog' + (wide ? ' dialog-wide' : '')} aria-labelledby="dialog-title"
 			aria-modal="true" onKeyDown={onKeyDown}
-			onCancel={(e) => { e.preventDefault(); closeRef.current(); }}>
+			onCancel={(e) => { e.preventDefault(); dismiss(); }}>
 			<div class="dialog-head">
 				<h2 id="dialog-title">{title}</h2>
-				<button type="button" class="ghost" onClick={() => closeRef.current()}>Close</button>
+				<button type="button" class="ghost" onClick={dismiss}>Close</button>
 			</div>
 			{children}
 		</dialog>

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import * as fmt from '../src/format.js';
 import * as trays from '../src/trays.js';
 import * as forecast from '../src/forecast.js';
+import * as problems from '../src/problems.js';
+import * as axis from '../src/axis.js';
 import { api, query, setCsrf, setUnauthorizedHandler, ApiError } from '../src/api.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,8 +34,13 @@ function eq(got, want, name) {
 }
 
 // --- format.js, trays.js ---------------------------------------------------------------------------------
-eq([fmt.grams(912.5), fmt.grams(1250), fmt.grams(0.375), fmt.grams(null)], ['913 g', '1.25 kg', '0.38 g', '–'],
-	'grams: rounding, kilograms, small amounts, null');
+eq([fmt.grams(912.5), fmt.grams(1250), fmt.grams(0.375), fmt.grams(null)], ['913 g', '1,250 g', '0.38 g', '–'],
+	'grams: rounding, thousands in grams (no kg switch), small amounts, null');
+eq([fmt.grams(987.5), fmt.grams(987.4999), fmt.grams(1000.4), fmt.grams(999.5), fmt.grams(12345.6), fmt.grams(9.994),
+	fmt.grams(9.996), fmt.grams(0), fmt.grams(-0.001), fmt.grams(-912.5), fmt.grams(NaN), fmt.grams('988'),
+	fmt.grams(Infinity)],
+['988 g', '987 g', '1,000 g', '1,000 g', '12,346 g', '9.99 g', '10 g', '0.00 g', '0.00 g', '-913 g', '–', '–', '–'],
+'grams: one rounding everywhere (half away from zero), separators, the 10 g edge, no "-0", non-numbers');
 eq([fmt.mm(4190.2), fmt.mm(222.5), fmt.mm(undefined)], ['4.19 m', '223 mm', '–'], 'mm: metres and millimetres');
 eq([fmt.minutes(94), fmt.minutes(12), fmt.minutes(null), fmt.minutes(-1)], ['1 h 34 min', '12 min', '–', '–'],
 	'minutes: hours and minutes, unknown');
@@ -44,6 +51,32 @@ eq([fmt.printerState('RUNNING'), fmt.printerState('PAUSE'), fmt.printerState('SO
 	fmt.printerState(null)], ['Printing', 'Paused', 'Something_new', 'Unknown'], 'printerState: words for gcode_state');
 eq(fmt.isoDay(new Date(2024, 1, 29, 23, 59)), '2024-02-29', 'isoDay: the local calendar day');
 eq(fmt.duration('2024-03-01T10:00:00+00:00', '2024-03-01T11:05:00+00:00'), '1 h 5 min', 'duration between two times');
+// axis.js: days as Unix seconds (uPlot's time scales), the x range.
+{
+	const noon = (y, m, d) => new Date(y, m - 1, d, 12).getTime() / 1000;
+	eq([axis.daySeconds('2026-11-24'), axis.daySeconds('2024-02-29')], [noon(2026, 11, 24), noon(2024, 2, 29)],
+		'daySeconds: local noon of the day, in seconds');
+	check(axis.daySeconds('2026-11-24') < 2e9 && axis.daySeconds('2026-11-24') > 1.7e9,
+		'daySeconds: seconds, not milliseconds', axis.daySeconds('2026-11-24'));
+	eq([axis.daySeconds('2023-02-29'), axis.daySeconds('2026-13-01'), axis.daySeconds('2026-11-24T00:00:00Z'),
+		axis.daySeconds(''), axis.daySeconds(null)], [null, null, null, null, null],
+	'daySeconds: not a calendar day is null');
+	const one = noon(2026, 11, 24);
+	const r1 = axis.xRange([one], { bars: true, time: true });
+	eq(r1, [one - 43200, one + 43200], 'xRange: a lone day\'s bar spans that day (not uPlot\'s 1000 days)');
+	const from = noon(2026, 10, 26);
+	const r2 = axis.xRange([one], { bars: true, time: true, domain: [from, one] });
+	eq(r2, [from - 43200, one + 43200], 'xRange: a range asked for is shown whole, a bar at its end drawn whole');
+	check(new Date(r2[1] * 1000).getFullYear() === 2026 && new Date(r2[0] * 1000).getFullYear() === 2026,
+		'xRange: a range ending 2026-11-24 stays in 2026', JSON.stringify(r2));
+	eq(axis.xRange([3, 1, 2], { bars: true }), [0.5, 3.5], 'xRange: unsorted x, half the smallest step each side');
+	eq(axis.xRange([5, 9]), [5, 9], 'xRange: lines need no room');
+	eq([axis.xRange([]), axis.xRange([NaN], { domain: [null, null] })], [null, null], 'xRange: nothing to show');
+}
+eq([trays.materialMismatch('PLA', 'PETG'), trays.materialMismatch('pla', 'PLA '), trays.materialMismatch('', 'PETG'),
+	trays.materialMismatch(null, 'PETG'), trays.materialMismatch('PLA', null)],
+['Material mismatch: the spool is PETG, the printer reports PLA in this tray', null, null, null, null],
+'materialMismatch: case-insensitive; nothing when the tray reports no type or the spool has no material');
 eq([trays.trayLabel('ams', 0, 0), trays.trayLabel('ams', 1, 5), trays.trayLabel('ams_ht', 128, 128),
 	trays.trayLabel('external', 254, 254), trays.trayLabel('external', 255, 255)],
 ['AMS 1 slot 1', 'AMS 2 slot 2', 'AMS HT 1', 'External spool', 'External spool 2'],
@@ -122,6 +155,40 @@ eq([trays.tagWords({ tag: TAG, tag_state: 'matched', assigned_by: 'tag' }),
 	eq([none(null), none({ ok: true, status: 'ok', spools: [{ spool_id: 1, tray: 0, status: 'ok' }] }),
 		none({ ok: null, status: 'unknown', spools: [{ spool_id: 3, tray: 2, status: 'unknown', reason: 'r' }] })],
 	[0, 0, 1], 'forecastLines: nothing for no forecast or an ok one; unknown lines when ok is null');
+}
+
+// --- problems.js: a printer's connection_error and Spoolman down, in plain words ----------------------------
+{
+	const now = new Date(2026, 10, 24, 9, 30);
+	const at = (h, m, day = 24) => new Date(2026, 10, day, h, m).toISOString();
+	eq([problems.sinceClock(at(9, 5), now), problems.sinceClock(at(23, 10, 23), now), problems.sinceClock(null, now),
+		problems.sinceClock('nonsense', now)], ['09:05', '23 Nov 23:10', null, null],
+	'sinceClock: HH:MM today, the day before that, unknown');
+	const p = (e, more = {}) => ({ id: 1, enabled: true, connected: false, connection_error: e, ...more });
+	const auth = problems.printerProblem(p({ kind: 'auth', message: 'the printer rejects the access code (MQTT user bblp)',
+		since: at(9, 12) }), now);
+	eq(auth, { kind: 'auth', text: 'The printer rejects the access code (MQTT user bblp) (since 09:12).',
+		advice: 'Check the access code in Admin > Printers (printer screen: Settings > LAN only / access code).' },
+	'printerProblem: auth says to check the access code');
+	const un = problems.printerProblem(p({ kind: 'unreachable', message: 'cannot reach 192.168.1.50:8883: No route to host',
+		since: null }), now);
+	eq([un.text, un.advice], ['Cannot reach 192.168.1.50:8883: No route to host.',
+		'Check that the printer is on and on the network, and its address: host 192.168.1.50:8883.'],
+	'printerProblem: unreachable names the host to check');
+	eq(problems.printerProblem(p({ kind: 'tls', message: 'x' }), now).kind, 'tls', 'printerProblem: tls');
+	eq([problems.printerProblem(p({ kind: 'auth', message: 'm' }, { connected: true }), now),
+		problems.printerProblem(p({ kind: 'auth', message: 'm' }, { enabled: false }), now),
+		problems.printerProblem(p(null), now), problems.printerProblem(p({ kind: 'auth' }), now)],
+	[null, null, null, null], 'printerProblem: nothing when connected, disabled, no error or no message');
+	eq([problems.spoolmanBanner({ ok: false, error: 'Connection refused', since: at(9, 2), backlog: 3 }, now),
+		problems.spoolmanBanner({ ok: false, error: null, since: at(9, 2), backlog: 1 }, now),
+		problems.spoolmanBanner({ ok: false, error: 'timeout', since: null, backlog: 0 }, now),
+		problems.spoolmanBanner({ ok: true, error: null, since: at(9, 2), backlog: 4 }, now),
+		problems.spoolmanBanner({ ok: null, backlog: 0 }, now), problems.spoolmanBanner(undefined, now)],
+	['Spoolman is unreachable since 09:02 (Connection refused). 3 uses are waiting and will be sent when it is back.',
+		'Spoolman is unreachable since 09:02. 1 use is waiting and will be sent when it is back.',
+		'Spoolman is unreachable (timeout). Nothing is waiting to be sent.', null, null, null],
+	'spoolmanBanner: since, error and backlog when down; nothing when ok or unknown');
 }
 
 // --- api.js against a stub fetch ---------------------------------------------------------------------------

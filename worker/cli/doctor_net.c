@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "doctor.h"
+#include "tcp_open.h"
 
 #define LOGIN_TIMEOUT_S	10	/* MQTT CONNACK and the FTPS listing */
 #define FIX_UNREACHABLE	"check that the printer is on and in the network, that its address (host) is right " \
@@ -24,54 +25,6 @@
 #define FIX_CODE	"read the access code on the printer's screen (Settings, Network / LAN Only) and store it: " \
 			"PATCH /api/v1/printers/{id} or the web app's printer page; it changes when LAN mode is " \
 			"switched off and on again"
-
-/*
- * Opens a TCP connection to host:port within timeout_ms.  Returns the connected socket (blocking again), or -1
- * with err holding why in plain words ("connection refused", "no answer within 3 s", "cannot resolve ...").
- */
-static int
-tcp_open(const char *host, int port, int timeout_ms, char *err)
-{
-	struct addrinfo	 hints, *res, *ai;
-	struct pollfd	 pfd;
-	char		 service[16];
-	int		 fd = -1, rc, soerr = 0;
-	socklen_t	 len = sizeof(soerr);
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(service, sizeof(service), "%d", port);
-	if ((rc = getaddrinfo(host, service, &hints, &res)) != 0) {
-		errbuf_set(err, "cannot resolve %s: %s", host, gai_strerror(rc));
-		return -1;
-	}
-	errbuf_set(err, "no address for %s", host);
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol)) == -1)
-			continue;
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		if (errno == EINPROGRESS) {
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			rc = poll(&pfd, 1, timeout_ms);
-			if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0)
-				break;
-			if (rc == 0)
-				errbuf_set(err, "no answer within %.1f s", timeout_ms / 1000.0);
-			else
-				errbuf_set(err, "%s", strerror(soerr != 0 ? soerr : errno));
-		} else
-			errbuf_set(err, "%s", strerror(errno));
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd != -1)
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	return fd;
-}
 
 /* TCP reachability of one port: one check line.  0 when reachable. */
 static int

@@ -96,21 +96,21 @@ export function OutboxSection() {
 			<p role="status" class="ok-note">{note || ''}</p>
 			<ErrorNote error={error} />
 			<div class="table-wrap">
-				<table>
+				<table class="stack">
 					<thead><tr><th scope="col">Row</th><th scope="col">Print</th><th scope="col">Spool</th>
 						<th scope="col" class="num">Amount</th><th scope="col">State</th><th scope="col">Last error</th>
 						<th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
 					<tbody>
 						{rows.map((r) => (
 							<tr key={r.id}>
-								<td>{r.id}<div class="muted small">{fmt.dateTime(r.created_at)}</div></td>
-								<td>{r.job_id ? <Link href={`/prints/${r.job_id}`}>{r.print_name || `Print ${r.job_id}`}</Link> :
+								<td data-label="Row">{r.id}<div class="muted small">{fmt.dateTime(r.created_at)}</div></td>
+								<td data-label="Print">{r.job_id ? <Link href={`/prints/${r.job_id}`}>{r.print_name || `Print ${r.job_id}`}</Link> :
 									'manual'}{r.printer ? <div class="muted small">{r.printer}, layer {r.layer}</div> : null}</td>
-								<td>#{r.spool_id} {r.spool_name || ''}</td>
-								<td class="num">{r.use_g !== null ? fmt.grams(r.use_g) : fmt.mm(r.use_mm)}</td>
-								<td>{r.state}{r.attempts ? ` (${r.attempts} tries)` : ''}</td>
-								<td class="wrap">{r.last_error || '–'}</td>
-								<td>{r.state === 'needs_review' || r.state === 'pending' ? (
+								<td data-label="Spool">#{r.spool_id} {r.spool_name || ''}</td>
+								<td class="num" data-label="Amount">{r.use_g !== null ? fmt.grams(r.use_g) : fmt.mm(r.use_mm)}</td>
+								<td data-label="State">{r.state}{r.attempts ? ` (${r.attempts} tries)` : ''}</td>
+								<td class="wrap" data-label="Last error">{r.last_error || '–'}</td>
+								<td class="actions">{r.state === 'needs_review' || r.state === 'pending' ? (
 									<span class="row">
 										<button type="button" class="small" onClick={() => retry(r)}
 											aria-label={`Retry row ${r.id}`}>Retry</button>

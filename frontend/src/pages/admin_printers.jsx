@@ -108,18 +108,19 @@ export function PrintersSection() {
 			<ErrorNote error={printers.error} />
 			{printers.loading && !printers.data ? <Loading what="printers" /> : null}
 			<div class="table-wrap">
-				<table>
+				<table class="stack">
 					<thead><tr><th scope="col">Name</th><th scope="col">Host</th><th scope="col">Serial</th>
 						<th scope="col">Model</th><th scope="col">Owner</th><th scope="col">State</th>
 						<th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
 					<tbody>
 						{list.map((p) => (
 							<tr key={p.id}>
-								<td>{p.name}</td><td>{p.host}</td><td>{p.serial}</td><td>{p.model || '–'}</td>
-								<td>{p.owner || '–'}</td>
-								<td>{p.enabled ? 'enabled' : 'disabled'}{p.access_code_set ? '' : ', no access code'}
+								<td data-label="Name">{p.name}</td><td data-label="Host">{p.host}</td>
+								<td data-label="Serial">{p.serial}</td><td data-label="Model">{p.model || '–'}</td>
+								<td data-label="Owner">{p.owner || '–'}</td>
+								<td data-label="State">{p.enabled ? 'enabled' : 'disabled'}{p.access_code_set ? '' : ', no access code'}
 									{p.insecure_tls ? ', insecure TLS' : ''}</td>
-								<td><button type="button" class="small" onClick={() => setEditing(p.id)}
+								<td class="actions"><button type="button" class="small" onClick={() => setEditing(p.id)}
 									aria-label={`Edit printer ${p.name}`}>Edit</button></td>
 							</tr>
 						))}

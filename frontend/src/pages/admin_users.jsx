@@ -142,19 +142,19 @@ export function UsersSection({ me }) {
 			<ErrorNote error={users.error} />
 			{users.loading && !users.data ? <Loading what="users" /> : null}
 			<div class="table-wrap">
-				<table>
+				<table class="stack">
 					<thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">Printers</th>
 						<th scope="col">Last login</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
 					<tbody>
 						{list.map((u) => (
 							<tr key={u.id} class={u.disabled ? 'muted' : ''}>
-								<td>{u.username}{u.display_name ? <span class="muted"> ({u.display_name})</span> : null}
+								<td data-label="User">{u.username}{u.display_name ? <span class="muted"> ({u.display_name})</span> : null}
 									{u.disabled ? ' · disabled' : ''}</td>
-								<td>{u.role}</td>
-								<td>{u.role === 'admin' ? 'all' : (u.printers || []).map((a) =>
+								<td data-label="Role">{u.role}</td>
+								<td data-label="Printers">{u.role === 'admin' ? 'all' : (u.printers || []).map((a) =>
 									`${pname.get(a.printer_id) || '#' + a.printer_id} (${a.access})`).join(', ') || 'none'}</td>
-								<td>{fmt.dateTime(u.last_login_at)}</td>
-								<td><button type="button" class="small" onClick={() => setEditing(u.id)}
+								<td data-label="Last login">{fmt.dateTime(u.last_login_at)}</td>
+								<td class="actions"><button type="button" class="small" onClick={() => setEditing(u.id)}
 									aria-label={`Edit user ${u.username}`}>Edit</button></td>
 							</tr>
 						))}

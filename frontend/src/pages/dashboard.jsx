@@ -4,8 +4,9 @@ import { api } from '../api.js';
 import { usePoll } from '../poll.js';
 import { ErrorNote, Chip, Link, Loading, useTitle } from '../ui.jsx';
 import * as fmt from '../format.js';
-import { trayLabel, unitLabel, spoolName, isLow, tagState, tagWords } from '../trays.js';
+import { trayLabel, unitLabel, spoolName, isLow, tagState, tagWords, materialMismatch } from '../trays.js';
 import { forecastLines } from '../forecast.js';
+import { printerProblem, spoolmanBanner } from '../problems.js';
 import { TrayDialog } from './tray.jsx';
 
 const POLL_MS = 4000;
@@ -18,6 +19,8 @@ function trayName(label, t) {
 		parts.push(fmt.grams(t.spool.remaining_weight) + ' left');
 	if (isLow(t.spool))
 		parts.push('low');
+	if (t.spool && materialMismatch(t.type, t.spool.material))
+		parts.push(`material mismatch: spool is ${t.spool.material}`);
 	if (t.tag)
 		parts.push(tagWords(t));
 	return parts.join(', ');
@@ -28,11 +31,13 @@ function Tray({ printer, unit, t, onOpen }) {
 	const feeding = printer.tray_now === t.tray;
 	const missing = t.loaded === true && !t.spool;
 	const tag = tagState(t);
+	const mismatch = !!t.spool && !!materialMismatch(t.type, t.spool.material);
 	return (
 		<li>
 			<button type="button" class={'tray' + (feeding ? ' feeding' : '') +
-				(missing || isLow(t.spool) || tag === 'conflict' ? ' warn' : '')}
-				aria-label={trayName(label, t)} onClick={() => onOpen(printer, t.tray, label)}>
+				(missing || isLow(t.spool) || mismatch || tag === 'conflict' ? ' warn' : '')}
+				aria-label={trayName(label, t)} data-tray={`${printer.id}:${t.tray}`}
+				onClick={() => onOpen(printer, t.tray, label)}>
 				<Chip color={t.color || (t.spool && t.spool.color_hex)} size="big" />
 				<span class="tray-text">
 					<span class="tray-label">{unit.kind === 'ams' ? label.replace(/^AMS \d+ /, '') : ''}
@@ -43,6 +48,7 @@ function Tray({ printer, unit, t, onOpen }) {
 						{t.spool ? fmt.grams(t.spool.remaining_weight) : ''}
 						{t.remain !== null && t.remain !== undefined ? ` (${t.remain} %)` : ''}
 					</span>
+					{mismatch ? <span class="tray-tag tag-conflict">⚠ Not {t.type}: {t.spool.material}</span> : null}
 					{tag ? <span class={'tray-tag tag-' + tag}>{tag === 'conflict' ? '⚠ Tag conflict' :
 						tagWords(t).replace(/^./, (c) => c.toUpperCase())}</span> : null}
 				</span>
@@ -57,10 +63,13 @@ function Warnings({ p, user }) {
 	for (const u of p.units || [])
 		for (const t of u.trays) {
 			const label = trayLabel(u.kind, u.unit, t.tray);
+			const mismatch = t.spool ? materialMismatch(t.type, t.spool.material) : null;
 			if (t.loaded === true && !t.spool)
 				missing.push(`${label} (${t.type || 'unknown material'})`);
 			else if (isLow(t.spool))
 				w.push(<li key={'l' + t.tray}>Spool low in {label}: {spoolName(t.spool)} has {fmt.grams(t.spool.remaining_weight)} left</li>);
+			if (mismatch)
+				w.push(<li key={'x' + t.tray}>{label}: {mismatch}</li>);
 		}
 	// A loaded tray without a spool: its filament is charged to no spool.  Many of them make one line.
 	if (missing.length === 1)
@@ -114,6 +123,14 @@ function connection(p) {
 	return { cls: 'ok', text: 'Connected' };
 }
 
+/** Why the printer is not connected, in plain words, and what to do (the worker's connection_error). */
+function ConnProblem({ p }) {
+	const x = printerProblem(p);
+	if (!x)
+		return null;
+	return <p class={'conn-problem conn-problem-' + x.kind} role="status">{x.text} {x.advice}</p>;
+}
+
 function PrinterCard({ p, user, onOpen }) {
 	const c = connection(p);
 	const pct = typeof p.percent === 'number' ? Math.max(0, Math.min(100, p.percent)) : 0;
@@ -125,6 +142,7 @@ function PrinterCard({ p, user, onOpen }) {
 				{p.model ? <span class="muted">{p.model}</span> : null}
 				<span class={'conn conn-' + c.cls}>{c.text}</span>
 			</div>
+			<ConnProblem p={p} />
 			<p class="state"><span class={'badge state-' + (p.state || 'UNKNOWN').toLowerCase()}
 				data-state={p.state || ''}>{fmt.printerState(p.state)}</span>
 				{job || p.subtask_name ? <span class="job-name">{(job && job.name) || p.subtask_name}</span> : null}
@@ -156,6 +174,16 @@ function PrinterCard({ p, user, onOpen }) {
 	);
 }
 
+/** The spool of a printer's tray in the last poll (null when gone). */
+function liveSpool(data, printerId, tray) {
+	const p = data && data.printers.find((x) => x.id === printerId);
+	for (const u of (p && p.units) || [])
+		for (const t of u.trays)
+			if (t.tray === tray)
+				return t.spool || null;
+	return null;
+}
+
 /** DashboardPage: every printer the user may see, live. */
 export function DashboardPage({ user }) {
 	useTitle('Dashboard');
@@ -169,6 +197,8 @@ export function DashboardPage({ user }) {
 				<p class="muted small" aria-live="off">{poll.at ? `Updated ${poll.at.toLocaleTimeString()}` : ''}</p>
 			</div>
 			{poll.error ? <ErrorNote error={poll.error}>Could not refresh: </ErrorNote> : null}
+			{data && spoolmanBanner(data.spoolman) ?
+				<p class="banner banner-spoolman" role="alert">{spoolmanBanner(data.spoolman)}</p> : null}
 			{!data && !poll.error ? <Loading what="printers" /> : null}
 			{data && !data.printers.length ?
 				<p>No printers yet. {user.role === 'admin' ? <Link href="/admin#printers">Add one</Link> :
@@ -180,6 +210,7 @@ export function DashboardPage({ user }) {
 				))}
 			</div>
 			{open ? <TrayDialog printer={open.printer} tray={open.tray} label={open.label}
+				live={liveSpool(data, open.printer.id, open.tray)}
 				onClose={() => setOpen(null)} onChanged={poll.refresh} /> : null}
 		</section>
 	);

@@ -118,8 +118,8 @@ export function HistoryPage({ user, search }) {
 					<tbody>
 						{rows.map((p) => (
 							<tr key={p.id}>
-								<td><Link href={`/prints/${p.id}`}>{p.name || p.gcode_file || `Print ${p.id}`}</Link></td>
-								<td>{p.printer}</td>
+								<td class="text"><Link href={`/prints/${p.id}`}>{p.name || p.gcode_file || `Print ${p.id}`}</Link></td>
+								<td class="text">{p.printer}</td>
 								<td class="opt">{p.user || '–'}</td>
 								<td><span class={'badge pstate-' + p.state}>{p.state}</span></td>
 								<td>{fmt.dateTime(p.started_at)}</td>

@@ -114,7 +114,7 @@ export function PrintPage({ params, user }) {
 					<tbody>
 						{(p.spools || []).map((s, i) => (
 							<tr key={i}>
-								<td>{s.spool_id === null ? 'No spool was mapped' :
+								<td class="text">{s.spool_id === null ? 'No spool was mapped' :
 									`#${s.spool_id} ${s.spool_name || ''}`}</td>
 								<td class="num">{fmt.grams(s.grams)}{s.mm_no_grams ? ' + ' + fmt.mm(s.mm_no_grams) : ''}</td>
 								<td class="num">{fmt.mm(s.mm)}</td>

@@ -5,15 +5,20 @@ import { api, query } from '../api.js';
 import { Chip, Dialog, ErrorNote, Loading, useAsync } from '../ui.jsx';
 import { Scanner } from '../qr.jsx';
 import * as fmt from '../format.js';
-import { spoolName, tagState, conflictAdvice, linkTagError } from '../trays.js';
+import { spoolName, tagState, conflictAdvice, linkTagError, materialMismatch } from '../trays.js';
 
 const SEARCH_DELAY_MS = 300;
 const PENDING_RELOAD_MS = 3000;	/* a tag being looked up is usually matched within seconds */
 
-function CurrentSpool({ t }) {
+/* live: the same tray in the dashboard's last poll: its remaining weight comes from the same copy of Spoolman's
+   spool (spool_cache) but is newer than this dialog's one read, so the dialog and the card show the same figure. */
+function CurrentSpool({ t, live }) {
 	if (!t)
 		return null;
 	const s = t.spool;
+	const left = s && live && live.id === s.id && typeof live.remaining_weight === 'number' ?
+		live.remaining_weight : s && s.remaining_weight;
+	const mismatch = materialMismatch(t.type, s && s.material);
 	return (
 		<section class="current" aria-labelledby="tray-current">
 			<h3 id="tray-current">In this tray</h3>
@@ -26,10 +31,11 @@ function CurrentSpool({ t }) {
 					<dt>Vendor</dt><dd>{s.vendor || '–'}</dd>
 					<dt>Material</dt><dd>{s.material || '–'}</dd>
 					<dt>Colour</dt><dd><Chip color={s.color_hex} /> {s.color_hex ? '#' + s.color_hex : '–'}</dd>
-					<dt>Remaining</dt><dd>{fmt.grams(s.remaining_weight)}</dd>
+					<dt>Remaining</dt><dd>{fmt.grams(left)}</dd>
 					<dt>Since</dt><dd>{fmt.dateTime(s.since)}</dd>
 				</dl>
 			) : <p>No spool is mapped to this tray.</p>}
+			{mismatch ? <p class="mismatch" role="note">⚠ {mismatch}</p> : null}
 		</section>
 	);
 }
@@ -95,7 +101,7 @@ function SpoolResult({ s, onPick, busy, selected }) {
 }
 
 /** TrayDialog: one tray of one printer (the printer as in GET /status); onChanged() after a change. */
-export function TrayDialog({ printer, tray, label, onClose, onChanged }) {
+export function TrayDialog({ printer, tray, label, onClose, onChanged, live }) {
 	const canChange = printer.access === 'admin' || printer.access === 'operator';
 	const trays = useAsync((signal) => api('GET', `/printers/${printer.id}/trays`, undefined, { signal }),
 		[printer.id]);
@@ -214,10 +220,10 @@ export function TrayDialog({ printer, tray, label, onClose, onChanged }) {
 	};
 
 	return (
-		<Dialog title={`${printer.name}: ${label}`} onClose={onClose}>
+		<Dialog title={`${printer.name}: ${label}`} onClose={onClose} returnTo={`[data-tray="${printer.id}:${tray}"]`}>
 			{trays.loading && !trays.data ? <Loading what="tray" /> : null}
 			<ErrorNote error={trays.error} />
-			<CurrentSpool t={t} />
+			<CurrentSpool t={t} live={live} />
 			<TagSection t={t} canChange={canChange} />
 			<p role="status" class="ok-note">{message || ''}</p>
 			<ErrorNote error={error} />
@@ -253,6 +259,9 @@ export function TrayDialog({ printer, tray, label, onClose, onChanged }) {
 							(results.truncated ? ' (showing the first ' + results.spools.length + ')' : '') : ''}
 					</p>
 					<ErrorNote error={searchError} />
+					{results && results.spools.length > 0 && !scanning ? <p class="hint">The grams in this list are
+						Spoolman's own figures, read now; the tray above shows Spoolman's figure as of the last
+						charged layer, so they may differ by what a running print used since.</p> : null}
 					{linking ? <LinkControls picked={picked} busy={busy} onLink={link}
 						onPut={(sp) => put(sp, false)} /> : null}
 					{results && !scanning ? (

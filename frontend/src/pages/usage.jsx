@@ -5,6 +5,7 @@ import { navigate } from '../router.js';
 import { ErrorNote, Loading, useAsync, useTitle } from '../ui.jsx';
 import { Chart, ChartFigure } from '../chart.jsx';
 import * as fmt from '../format.js';
+import { daySeconds } from '../axis.js';
 
 const GROUPS = [
 	['day', 'Grams per day'],
@@ -31,17 +32,21 @@ function keyLabel(group, r) {
 	}
 }
 
-function UsageFigure({ group, caption, rows }) {
+function UsageFigure({ group, caption, rows, from, to }) {
 	const chart = useMemo(() => {
 		if (!rows || !rows.length)
 			return null;
-		if (group === 'day')
-			return { x: rows.map((r) => new Date(r.day + 'T12:00:00').getTime() / 1000),
-				series: [{ label: 'grams', values: rows.map((r) => r.grams) }] };
+		if (group === 'day') {
+			// Unix seconds, sorted by day, over at least the whole range asked for (axis.js).
+			const days = rows.filter((r) => daySeconds(r.day) !== null)
+				.sort((a, b) => daySeconds(a.day) - daySeconds(b.day));
+			return { x: days.map((r) => daySeconds(r.day)), xDomain: [daySeconds(from), daySeconds(to)],
+				series: [{ label: 'grams', values: days.map((r) => r.grams) }] };
+		}
 		const sorted = rows.slice().sort((a, b) => b.grams - a.grams || b.mm - a.mm);
 		return { x: sorted.map((_, i) => i), categories: sorted.map((r) => keyLabel(group, r)),
 			series: [{ label: 'grams', values: sorted.map((r) => r.grams) }] };
-	}, [rows, group]);
+	}, [rows, group, from, to]);
 	const columns = [
 		[group === 'filament_type' ? 'Filament type' : group.charAt(0).toUpperCase() + group.slice(1), (r) => keyLabel(group, r)],
 		['Grams', (r) => fmt.grams(r.grams)], ['Length', (r) => fmt.mm(r.mm)],
@@ -50,7 +55,7 @@ function UsageFigure({ group, caption, rows }) {
 	return (
 		<ChartFigure caption={caption} rows={rows} columns={columns}>
 			{chart ? <Chart x={chart.x} series={chart.series} categories={chart.categories} time={group === 'day'}
-				bars yLabel="g" /> : null}
+				xDomain={chart.xDomain} bars yLabel="g" /> : null}
 		</ChartFigure>
 	);
 }
@@ -113,7 +118,8 @@ export function UsagePage({ search }) {
 			{data.data ? (
 				<div class="figures">
 					{GROUPS.map(([g, caption]) => (
-						<UsageFigure key={g} group={g} caption={caption} rows={data.data[g].rows} />
+						<UsageFigure key={g} group={g} caption={caption} rows={data.data[g].rows} from={range.from}
+							to={range.to} />
 					))}
 				</div>
 			) : null}

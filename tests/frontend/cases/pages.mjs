@@ -71,6 +71,59 @@ export async function testUsage()
 	const figs = await page.locator('figure').count();
 	const caps = await page.locator('figure figcaption').count();
 	check(figs >= 1 && caps === figs, `the usage page shows ${figs} chart figure(s), each with a caption`);
+	await testDayLegend(page);
+}
+
+/*
+ * testDayLegend(): hovering the "Grams per day" chart shows a day of the chosen range and its grams in the legend
+ * (a time axis fed milliseconds, or uPlot's own range for a lone day, puts the bars out of sight: the legend then
+ * stays at "--").
+ */
+async function testDayLegend(page)
+{
+	const from = await page.getByLabel('From', { exact: true }).inputValue();
+	const to = await page.getByLabel('To', { exact: true }).inputValue();
+	const fig = page.locator('figure', { has: page.getByText('Grams per day', { exact: true }) });
+	const over = fig.locator('.u-over');
+	const seen = [];
+	let hit = null;
+	if (await over.count() === 1) {
+		const box = await over.boundingBox();
+		for (let i = 0; i <= 60 && !hit; i++) {
+			await page.mouse.move(box.x + box.width * i / 60, box.y + box.height * 0.9);
+			const vals = await fig.locator('.u-legend .u-value').allTextContents();
+			seen.push(vals.join(' | '));
+			if (/^\d{4}-\d{2}-\d{2}$/.test(vals[0] || '') && /^[0-9.]+$/.test(vals[1] || ''))
+				hit = vals;
+		}
+		await page.mouse.move(0, 0);
+	}
+	check(!!hit && hit[0] >= from && hit[0] <= to && Number(hit[1]) > 0,
+	    `usage: hovering "Grams per day" shows a day of ${from}..${to} and its grams in the legend` +
+	    (hit ? ` (${hit[0]}: ${hit[1]} g)` : ''),
+	    `legend values seen: ${[...new Set(seen)].slice(0, 5).join('; ') || 'no chart'}`);
+	if (!hit)
+		return;
+	// The x axis spans From..To: the hovered day's bar is drawn where that day falls in the range.  Found by its
+	// colour in the canvas, along a line just above the plot's bottom.
+	const ob = await over.boundingBox();
+	const bar = await fig.locator('canvas').first().evaluate((c, ob) => {
+		const r = c.getBoundingClientRect(), k = c.width / r.width;
+		const y = Math.round((ob.y + ob.height * 0.97 - r.top) * k);
+		const x0 = Math.round((ob.x - r.left) * k), x1 = Math.round((ob.x + ob.width - r.left) * k);
+		const px = c.getContext('2d').getImageData(x0, y, x1 - x0, 1).data;
+		const cols = [];
+		for (let i = 0; i < x1 - x0; i++)
+			if (px[4 * i] > 170 && px[4 * i + 1] > 60 && px[4 * i + 1] < 170 && px[4 * i + 2] < 110)
+				cols.push(i);
+		return cols.length ? (cols[0] + cols[cols.length - 1]) / 2 / (x1 - x0) : null;
+	}, ob);
+	const day = (d) => Date.UTC(+d.slice(0, 4), +d.slice(5, 7) - 1, +d.slice(8, 10)) / 86400000;
+	const want = (day(hit[0]) - day(from) + 0.5) / (day(to) - day(from) + 1);
+	check(bar !== null && Math.abs(bar - want) < 0.05,
+	    `usage: the x axis of "Grams per day" spans ${from}..${to} (the bar of ${hit[0]} is where that day falls)`,
+	    `bar centre at ${bar === null ? 'no bar found' : (bar * 100).toFixed(1) + ' %'} of the plot, want ` +
+	    `${(want * 100).toFixed(1)} %`);
 }
 
 /* testAdmin(): the admin page's four sections. */
