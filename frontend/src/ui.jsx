@@ -145,6 +145,24 @@ export function useAsync(fn, deps) {
 	return { ...state, reload };
 }
 
+/**
+ * useAction(): the busy flag, error and result of one action at a time (a form's save, a check). run(fn) clears
+ * the last error and result, awaits fn(), and keeps what it returns as result, or what it throws as error.
+ */
+export function useAction() {
+	const [state, setState] = useState({ busy: false, error: null, result: null });
+	const run = useCallback(async (fn) => {
+		setState({ busy: true, error: null, result: null });
+		try {
+			const result = await fn();
+			setState({ busy: false, error: null, result });
+		} catch (error) {
+			setState({ busy: false, error, result: null });
+		}
+	}, []);
+	return { ...state, run };
+}
+
 /** Loading: a polite status line while something loads. */
 export function Loading({ what }) {
 	return <p class="muted" role="status">Loading {what || ''}…</p>;

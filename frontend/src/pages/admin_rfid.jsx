@@ -1,7 +1,6 @@
 // pages/admin_rfid.jsx: the RFID and location settings (tag field, storage location, auto-create) in the settings.
-import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ErrorNote, Loading, useAsync } from '../ui.jsx';
+import { ErrorNote, Loading, useAction, useAsync } from '../ui.jsx';
 
 /** savedText(r): what the server saved (its answer to PUT /settings), in a sentence or two. */
 function savedText(r) {
@@ -17,25 +16,18 @@ function savedText(r) {
 /** RfidSection: the rfid_field, storage_location and rfid_autocreate fields of GET/PUT /api/v1/settings. */
 export function RfidSection() {
 	const settings = useAsync((signal) => api('GET', '/settings', undefined, { signal }), []);
-	const [error, setError] = useState(null);
-	const [saved, setSaved] = useState(null);
-	const [busy, setBusy] = useState(false);
+	const act = useAction();
 	const s = settings.data;
 	const save = async (e) => {
 		e.preventDefault();
 		const f = new FormData(e.currentTarget);
 		const body = { rfid_field: f.get('field').trim(), storage_location: f.get('location').trim(),
 			rfid_autocreate: f.get('autocreate') === 'on' };
-		setBusy(true);
-		setError(null);
-		setSaved(null);
-		try {
-			setSaved(savedText(await api('PUT', '/settings', body)));
+		act.run(async () => {
+			const r = await api('PUT', '/settings', body);
 			settings.reload();
-		} catch (err) {
-			setError(err);
-		}
-		setBusy(false);
+			return savedText(r);
+		});
 	};
 	return (
 		<section id="rfid" class="card" aria-labelledby="rfid-h">
@@ -61,11 +53,11 @@ export function RfidSection() {
 						<label for="rf-autocreate">Create a spool in Spoolman for an unknown tag</label></div>
 					<p id="rf-autocreate-hint" class="hint">From what the AMS reads (material, colour, weight, name);
 						off: the tray shows "tag not linked" until someone links the tag to a spool.</p>
-					<div class="row"><button type="submit" disabled={busy}>Save RFID settings</button></div>
-					<p class="ok-note" role="status">{saved || ''}</p>
+					<div class="row"><button type="submit" disabled={act.busy}>Save RFID settings</button></div>
+					<p class="ok-note" role="status">{act.result || ''}</p>
 				</form>
 			) : null}
-			<ErrorNote error={error} />
+			<ErrorNote error={act.error} />
 		</section>
 	);
 }

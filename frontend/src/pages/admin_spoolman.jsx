@@ -1,7 +1,6 @@
 // pages/admin_spoolman.jsx: where Spoolman is (URL, proxy login; the password write-only) and a connection check.
-import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ErrorNote, Loading, useAsync } from '../ui.jsx';
+import { ErrorNote, Loading, useAction, useAsync } from '../ui.jsx';
 import * as fmt from '../format.js';
 
 function CheckResult({ check }) {
@@ -15,9 +14,7 @@ function CheckResult({ check }) {
 /** SpoolmanSection: GET/PUT /api/v1/settings and POST /api/v1/settings/check. */
 export function SpoolmanSection() {
 	const settings = useAsync((signal) => api('GET', '/settings', undefined, { signal }), []);
-	const [check, setCheck] = useState(null);
-	const [error, setError] = useState(null);
-	const [busy, setBusy] = useState(false);
+	const act = useAction();	/* its result: the Spoolman check of a save or of "Check connection" */
 	const s = settings.data;
 	const save = async (e) => {
 		e.preventDefault();
@@ -27,29 +24,13 @@ export function SpoolmanSection() {
 			body.spoolman_password = null;
 		else if (f.get('password'))
 			body.spoolman_password = f.get('password');
-		setBusy(true);
-		setError(null);
-		setCheck(null);
-		try {
+		act.run(async () => {
 			const r = await api('PUT', '/settings', body);
-			setCheck(r.spoolman);
 			settings.reload();
-		} catch (err) {
-			setError(err);
-		}
-		setBusy(false);
+			return r.spoolman;
+		});
 	};
-	const runCheck = async () => {
-		setBusy(true);
-		setError(null);
-		setCheck(null);
-		try {
-			setCheck((await api('POST', '/settings/check', {})).spoolman);
-		} catch (err) {
-			setError(err);
-		}
-		setBusy(false);
-	};
+	const runCheck = () => act.run(async () => (await api('POST', '/settings/check', {})).spoolman);
 	return (
 		<section id="spoolman" class="card" aria-labelledby="spoolman-h">
 			<h2 id="spoolman-h">Spoolman</h2>
@@ -74,14 +55,14 @@ export function SpoolmanSection() {
 					{s.spoolman_password_set ? <div class="check"><input id="sm-clear" name="clear_password"
 						type="checkbox" /><label for="sm-clear">Remove the stored password</label></div> : null}
 					<div class="row">
-						<button type="submit" disabled={busy}>Save settings</button>
-						<button type="button" disabled={busy} onClick={runCheck}>Check connection</button>
+						<button type="submit" disabled={act.busy}>Save settings</button>
+						<button type="button" disabled={act.busy} onClick={runCheck}>Check connection</button>
 					</div>
 					<p class="muted small">Last changed {fmt.dateTime(s.updated_at)}.</p>
 				</form>
 			) : null}
-			<ErrorNote error={error} />
-			<CheckResult check={check} />
+			<ErrorNote error={act.error} />
+			<CheckResult check={act.result} />
 		</section>
 	);
 }

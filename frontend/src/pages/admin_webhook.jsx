@@ -1,7 +1,6 @@
 // pages/admin_webhook.jsx: the notification webhook (URL, write-only signing secret, which events) in the settings.
-import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ErrorNote, Loading, useAsync } from '../ui.jsx';
+import { ErrorNote, Loading, useAction, useAsync } from '../ui.jsx';
 
 const EVENTS = [
 	['spool_runout_forecast', 'A spool will run out during a print'],
@@ -22,9 +21,7 @@ function savedText(r) {
 /** WebhookSection: the webhook_* fields of GET/PUT /api/v1/settings (docs/smart-trays.md, "Webhooks"). */
 export function WebhookSection() {
 	const settings = useAsync((signal) => api('GET', '/settings', undefined, { signal }), []);
-	const [error, setError] = useState(null);
-	const [saved, setSaved] = useState(null);
-	const [busy, setBusy] = useState(false);
+	const act = useAction();
 	const s = settings.data;
 	const save = async (e) => {
 		e.preventDefault();
@@ -34,16 +31,11 @@ export function WebhookSection() {
 			body.webhook_secret = null;
 		else if (f.get('secret'))
 			body.webhook_secret = f.get('secret');
-		setBusy(true);
-		setError(null);
-		setSaved(null);
-		try {
-			setSaved(savedText(await api('PUT', '/settings', body)));
+		act.run(async () => {
+			const r = await api('PUT', '/settings', body);
 			settings.reload();
-		} catch (err) {
-			setError(err);
-		}
-		setBusy(false);
+			return savedText(r);
+		});
 	};
 	return (
 		<section id="webhook" class="card" aria-labelledby="webhook-h">
@@ -71,11 +63,11 @@ export function WebhookSection() {
 							type="checkbox" defaultChecked={(s.webhook_events || []).includes(k)} />
 							<label for={'wh-' + k}>{text}</label></div>)}
 					</fieldset>
-					<div class="row"><button type="submit" disabled={busy}>Save notifications</button></div>
-					<p class="ok-note" role="status">{saved || ''}</p>
+					<div class="row"><button type="submit" disabled={act.busy}>Save notifications</button></div>
+					<p class="ok-note" role="status">{act.result || ''}</p>
 				</form>
 			) : null}
-			<ErrorNote error={error} />
+			<ErrorNote error={act.error} />
 		</section>
 	);
 }

@@ -134,4 +134,15 @@ export async function testAdmin()
 	for (const h of ['Users', 'Printers', 'Spoolman', 'Outbox'])
 		check(await page.getByRole('heading', { name: h, exact: true }).first().isVisible().catch(() => false),
 		    `the admin page has the section "${h}"`);
+	/* The settings forms answer: the connection check names the stand-in, a save says what was saved. */
+	const spoolman = page.locator('section#spoolman');
+	await spoolman.getByRole('button', { name: 'Check connection' }).click();
+	const ok = await spoolman.getByText(/^Spoolman .* answers at /).waitFor({ timeout: 10000 })
+	    .then(() => true, () => false);
+	check(ok, '"Check connection" shows that the Spoolman stand-in answers');
+	const rfid = page.locator('section#rfid');
+	await rfid.getByRole('button', { name: 'Save RFID settings' }).click();
+	const saved = await rfid.locator('p.ok-note').filter({ hasText: /\S/ }).waitFor({ timeout: 10000 })
+	    .then(() => true, () => false);
+	check(saved, '"Save RFID settings" says what the server saved');
 }
