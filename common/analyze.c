@@ -19,7 +19,9 @@
  * A ring of fixed buffers between a reader thread (read() or inflating with
  * threemf_stream()) and the caller, who parses.  Each slot holds exactly one
  * piece as the sequential code would have fed it, so gcode_feed() sees the
- * same pieces (and reports the same line numbers) either way.
+ * same pieces (and reports the same line numbers) either way.  Once it has
+ * filled a slot, the reader parses the slot's moves ahead (gcode_premove())
+ * until the parser waits for the slot: the two threads share the work.
  */
 struct ring {
 	pthread_mutex_t	 mu;
@@ -27,6 +29,9 @@ struct ring {
 	pthread_cond_t	 freed;		/* a slot was freed, or the parser quit */
 	char		*buf[RING_SLOTS];
 	size_t		 len[RING_SLOTS];
+	struct gcode_moves *moves[RING_SLOTS];	/* parsed ahead in buf */
+	atomic_int	 hurry;		/* the parser waits: stop parsing ahead */
+	int		 mid_line;	/* the last slot filled ends inside a line */
 	unsigned	 head;		/* slots filled so far */
 	unsigned	 tail;		/* slots parsed so far */
 	int		 done;		/* the reader ended, with rc and err */
@@ -106,13 +111,22 @@ ring_slot(struct ring *r)
 	return buf;
 }
 
-/* Reader side: hands the slot from ring_slot(), now holding len bytes, to the parser. */
+/*
+ * Reader side: parses the moves of the slot from ring_slot(), now holding
+ * len bytes, until the parser waits for it, and hands it to the parser.
+ * (Only the reader changes head: it reads it without the lock.)
+ */
 static void
 ring_put(struct ring *r, size_t len)
 {
+	unsigned k = r->head % RING_SLOTS;
+
+	gcode_premove(r->moves[k], r->buf[k], len, r->mid_line, &r->hurry);
+	r->mid_line = len > 0 && r->buf[k][len - 1] != '\n';
 	pthread_mutex_lock(&r->mu);
-	r->len[r->head % RING_SLOTS] = len;
+	r->len[k] = len;
 	r->head++;
+	atomic_store(&r->hurry, 0);
 	pthread_cond_signal(&r->filled);
 	pthread_mutex_unlock(&r->mu);
 }
@@ -178,21 +192,25 @@ reader(void *arg)
 }
 
 /*
- * Parser side: waits for the next filled slot.  Returns 1 with it in *buf
- * and *len (borrowed until ring_release()), or 0 once the reader has ended
- * and every slot is parsed.
+ * Parser side: waits for the next filled slot, telling the reader to hurry.
+ * Returns 1 with it in *buf, *len and *moves (borrowed until
+ * ring_release()), or 0 once the reader has ended and every slot is parsed.
  */
 static int
-ring_next(struct ring *r, const char **buf, size_t *len)
+ring_next(struct ring *r, const char **buf, size_t *len,
+    const struct gcode_moves **moves)
 {
 	int more;
 
 	pthread_mutex_lock(&r->mu);
-	while (r->tail == r->head && !r->done)
+	while (r->tail == r->head && !r->done) {
+		atomic_store(&r->hurry, 1);
 		pthread_cond_wait(&r->filled, &r->mu);
+	}
 	if ((more = r->tail != r->head)) {
 		*buf = r->buf[r->tail % RING_SLOTS];
 		*len = r->len[r->tail % RING_SLOTS];
+		*moves = r->moves[r->tail % RING_SLOTS];
 	}
 	pthread_mutex_unlock(&r->mu);
 	return more;
@@ -220,11 +238,12 @@ static int
 stream_piped(int fd, struct threemf *z, const char *member, struct gcode *g,
     char *err)
 {
-	struct ring	 r;
-	pthread_t	 tid;
-	const char	*buf;
-	size_t		 len;
-	int		 i, rc = 0;
+	struct ring			 r;
+	pthread_t			 tid;
+	const char			*buf;
+	const struct gcode_moves	*moves;
+	size_t				 len;
+	int				 i, rc = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.fd = fd;
@@ -233,22 +252,27 @@ stream_piped(int fd, struct threemf *z, const char *member, struct gcode *g,
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.filled, NULL);
 	pthread_cond_init(&r.freed, NULL);
-	for (i = 0; i < RING_SLOTS; i++)
+	atomic_init(&r.hurry, 0);
+	for (i = 0; i < RING_SLOTS; i++) {
 		r.buf[i] = xmalloc(READ_CHUNK);
+		r.moves[i] = gcode_moves_new(READ_CHUNK);
+	}
 	if (pthread_create(&tid, NULL, reader, &r) != 0) {
 		rc = 1;
 		goto out;
 	}
-	while (rc == 0 && ring_next(&r, &buf, &len)) {
-		rc = gcode_feed(g, buf, len, err);
+	while (rc == 0 && ring_next(&r, &buf, &len, &moves)) {
+		rc = gcode_feed_moves(g, buf, len, moves, err);
 		ring_release(&r, rc == -1);
 	}
 	pthread_join(tid, NULL);
 	if (rc == 0 && r.rc == -1)
 		rc = errbuf_set(err, "%s", r.err);
 out:
-	for (i = 0; i < RING_SLOTS; i++)
+	for (i = 0; i < RING_SLOTS; i++) {
 		free(r.buf[i]);
+		gcode_moves_free(r.moves[i]);
+	}
 	pthread_cond_destroy(&r.freed);
 	pthread_cond_destroy(&r.filled);
 	pthread_mutex_destroy(&r.mu);

@@ -13,10 +13,19 @@
 
 enum { AX_X, AX_Y, AX_Z, AX_E, AX__MAX };
 
-/* The axis words of one move; has[i] says whether word i was given. */
+#define HAS(m, ax)	(((m)->has >> (ax)) & 1)	/* word ax given */
+
+/* The axis words of one move; bit i of has says whether word i was given. */
 struct move {
-	int64_t	 v[AX__MAX];		/* GCODE_UNIT */
-	int	 has[AX__MAX];
+	int64_t		 v[AX__MAX];	/* GCODE_UNIT */
+	unsigned	 has;
+	uint32_t	 off;		/* parsed ahead: the line's offset in its piece */
+};
+
+/* Moves parsed ahead by gcode_premove(), in the order of their lines. */
+struct gcode_moves {
+	struct move	*m;
+	size_t		 n, cap;
 };
 
 static const char *const flag_names[GCODE_FLAG__MAX] = {
@@ -29,6 +38,7 @@ gcode_opts_default(struct gcode_opts *opts)
 	int i;
 
 	opts->use_ams = 1;
+	opts->reference = 0;
 	for (i = 0; i < GCODE_FLAG__MAX; i++)
 		opts->flags[i] = -1;
 }
@@ -244,14 +254,15 @@ fast_num(const char *q, const char *end, int64_t *out)
 
 /*
  * fix_num_slow() through fast_num() where it can; lim (at or past end)
- * ends the readable memory.
+ * ends the readable memory, NULL for fix_num_slow() only.
  */
 static inline int
 fix_num(const char **p, const char *end, const char *lim, int64_t *out)
 {
 	const char *t;
 
-	if (lim - *p <= SPAN || (t = fast_num(*p, end, out)) == NULL)
+	if (lim == NULL || lim - *p <= SPAN ||
+	    (t = fast_num(*p, end, out)) == NULL)
 		return fix_num_slow(p, end, out);
 	*p = t;
 	return 0;
@@ -337,7 +348,7 @@ move_words_fast(const char *s, const char *end, const char *lim,
 		}
 		if ((t = fast_num(s + 2, end, &m->v[ax])) == NULL)
 			break;
-		m->has[ax] = 1;
+		m->has |= 1u << ax;
 		s = t;
 	}
 	return s;
@@ -362,7 +373,8 @@ move_words_any(struct gcode *g, const char *s, const char *end,
 		}
 		if (s < end && (*s == ' ' || *s == '\t'))
 			s = skip_blanks(s, end);
-		switch (fix_num(&s, end, g->lim, &m->v[ax])) {
+		switch (fix_num(&s, end, g->opts.reference ? NULL : g->lim,
+		    &m->v[ax])) {
 		case -1:
 			return errbuf_set(err, "line %zu: %c without a number",
 			    g->lineno, c);
@@ -371,20 +383,21 @@ move_words_any(struct gcode *g, const char *s, const char *end,
 			    "finite number within %g mm", g->lineno, c,
 			    GCODE_MAX_POS);
 		}
-		m->has[ax] = 1;
+		m->has |= 1u << ax;
 	}
 }
 
 /*
  * Parses the X, Y, Z and E words of a move; other words are skipped.  A word
- * not given leaves has[i] and v[i] at 0.
+ * not given leaves its bit of has and v[i] at 0.
  */
 static int
 move_words(struct gcode *g, const char *s, const char *end, struct move *m,
     char *err)
 {
 	memset(m, 0, sizeof(*m));
-	s = move_words_fast(s, end, g->lim, m);
+	if (!g->opts.reference)
+		s = move_words_fast(s, end, g->lim, m);
 	return s == end ? 0 : move_words_any(g, s, end, m, err);
 }
 
@@ -409,12 +422,12 @@ apply_move(struct gcode *g, struct gcode_axes *a, const struct move *m,
 {
 	int64_t	x, y, z, d;
 
-	x = m->v[AX_X] + (a->rel_xyz || !m->has[AX_X] ? a->pos[AX_X] : 0);
-	y = m->v[AX_Y] + (a->rel_xyz || !m->has[AX_Y] ? a->pos[AX_Y] : 0);
-	z = m->v[AX_Z] + (a->rel_xyz || !m->has[AX_Z] ? a->pos[AX_Z] : 0);
+	x = m->v[AX_X] + (a->rel_xyz || !HAS(m, AX_X) ? a->pos[AX_X] : 0);
+	y = m->v[AX_Y] + (a->rel_xyz || !HAS(m, AX_Y) ? a->pos[AX_Y] : 0);
+	z = m->v[AX_Z] + (a->rel_xyz || !HAS(m, AX_Z) ? a->pos[AX_Z] : 0);
 	*moved_xy = (x != a->pos[AX_X]) | (y != a->pos[AX_Y]);
 	*moved_z = z != a->pos[AX_Z];
-	d = m->v[AX_E] - (m->has[AX_E] && !a->rel_e && !a->rel_xyz ?
+	d = m->v[AX_E] - (HAS(m, AX_E) && !a->rel_e && !a->rel_xyz ?
 	    a->pos[AX_E] : 0);
 	*de = d;
 	if (llabs(d) > (int64_t)(GCODE_MAX_MOVE_E * GCODE_UNIT))
@@ -491,19 +504,15 @@ slicer_move(struct gcode *g, int64_t de, int xy, int z, int virtual)
 		slicer_flush(g, de);
 }
 
-/* G0/G1, or ;VG1 (virtual): rules P3/P6 and S2/S4/S6. */
+/* Runs the parsed G0/G1, or ;VG1 (virtual): rules P3/P6 and S2/S4/S6. */
 static int
-linear_move(struct gcode *g, const char *s, const char *end, int virtual,
-    char *err)
+run_linear(struct gcode *g, const struct move *m, int virtual, char *err)
 {
-	struct move	m;
-	int64_t		de;
-	int		xy, z;
+	int64_t	de;
+	int	xy, z;
 
-	if (move_words(g, s, end, &m, err) == -1)
-		return -1;
 	if (!virtual && same_views(g)) {
-		if (apply_move(g, &g->phys, &m, 1, &de, &xy, &z, err) == -1)
+		if (apply_move(g, &g->phys, m, 1, &de, &xy, &z, err) == -1)
 			return -1;
 		g->slic = g->phys;
 		add(g, g->phys.tool, de, 0);
@@ -511,16 +520,28 @@ linear_move(struct gcode *g, const char *s, const char *end, int virtual,
 		return 0;
 	}
 	if (!skipping(g)) {
-		if (apply_move(g, &g->phys, &m, !virtual, &de, &xy, &z, err))
+		if (apply_move(g, &g->phys, m, !virtual, &de, &xy, &z, err))
 			return -1;
 		if (!virtual || (g->in_vflush && de > 0))
 			add(g, g->phys.tool, de, 0);
 	}
 	g->diverged = 1;
-	if (apply_move(g, &g->slic, &m, 1, &de, &xy, &z, err) == -1)
+	if (apply_move(g, &g->slic, m, 1, &de, &xy, &z, err) == -1)
 		return -1;
 	slicer_move(g, de, xy, z, virtual);
 	return 0;
+}
+
+/* G0/G1, or ;VG1 (virtual), with its words from s to end. */
+static int
+linear_move(struct gcode *g, const char *s, const char *end, int virtual,
+    char *err)
+{
+	struct move m;
+
+	if (move_words(g, s, end, &m, err) == -1)
+		return -1;
+	return run_linear(g, &m, virtual, err);
 }
 
 /* G2/G3: signed E in both rule sets (P3, S3). */
@@ -557,12 +578,11 @@ set_position(struct gcode *g, const char *s, const char *end, char *err)
 
 	if (move_words(g, s, end, &m, err) == -1)
 		return -1;
-	for (i = 0; i < AX__MAX; i++)
-		any |= m.has[i];
+	any = m.has != 0;
 	for (i = 0; i < AX__MAX; i++) {
-		int64_t v = m.has[i] ? m.v[i] : 0;
+		int64_t v = HAS(&m, i) ? m.v[i] : 0;
 
-		if (m.has[i] || !any) {
+		if (HAS(&m, i) || !any) {
 			if (!skipping(g))
 				g->phys.pos[i] = v;
 			else
@@ -947,20 +967,51 @@ line_other(struct gcode *g, const char *s, const char *end, char *err)
 	}
 }
 
+/* The end of the line from s to nl (its newline), before any carriage return. */
+static inline const char *
+line_end(const char *s, const char *nl)
+{
+	return nl > s && nl[-1] == '\r' ? nl - 1 : nl;
+}
+
+/* True for "G1 " and "G0 ", most lines: g_command() would send them to linear_move(). */
+static inline int
+plain_move(const char *s, const char *end)
+{
+	return end - s >= 3 && s[0] == 'G' && (s[1] == '1' || s[1] == '0') &&
+	    s[2] == ' ';
+}
+
 /*
- * Interprets one line (without its newline).  "G1 " and "G0 ", most lines,
- * go straight to linear_move(), as g_command() would send them.
+ * The move gcode_premove() parsed for the line at s in the piece being fed,
+ * or NULL.  Moves are in line order: any for a line before s is passed over
+ * (the piece's first, partial line, when gcode_premove() was told wrongly
+ * that the piece starts a line).
  */
+static inline const struct move *
+premoved(struct gcode *g, const char *s)
+{
+	const struct gcode_moves	*mv = g->pre;
+	size_t				 off = (size_t)(s - g->pre_base);
+
+	while (g->pre_next < mv->n && mv->m[g->pre_next].off < off)
+		g->pre_next++;
+	if (g->pre_next < mv->n && mv->m[g->pre_next].off == off)
+		return &mv->m[g->pre_next++];
+	return NULL;
+}
+
+/* Interprets one line (without its newline); "G1 " and "G0 " go straight to linear_move(). */
 static inline int
 line(struct gcode *g, const char *s, size_t n, char *err)
 {
-	const char	*end = s + n;
+	const char		*end = line_end(s, s + n);
+	const struct move	*m;
 
-	if (n > 0 && end[-1] == '\r')
-		end--;
-	if (end - s >= 3 && s[0] == 'G' && (s[1] == '1' || s[1] == '0') &&
-	    s[2] == ' ') {
+	if (plain_move(s, end)) {
 		g->seen_command = 1;
+		if (g->pre != NULL && (m = premoved(g, s)) != NULL)
+			return run_linear(g, m, 0, err);
 		return linear_move(g, s + 2, end, 0, err);
 	}
 	return line_other(g, s, end, err);
@@ -1083,6 +1134,81 @@ whole_lines(struct gcode *g, const char *p, const char *end, int *nul,
 	return p;
 }
 
+struct gcode_moves *
+gcode_moves_new(size_t len)
+{
+	struct gcode_moves *mv = xcalloc(1, sizeof(*mv));
+
+	mv->cap = len / GCODE_PREMOVE_BYTES;
+	mv->m = xcalloc(mv->cap > 0 ? mv->cap : 1, sizeof(*mv->m));
+	return mv;
+}
+
+void
+gcode_moves_free(struct gcode_moves *mv)
+{
+	if (mv == NULL)
+		return;
+	free(mv->m);
+	free(mv);
+}
+
+size_t
+gcode_moves_count(const struct gcode_moves *mv)
+{
+	return mv->n;
+}
+
+/* Parses the line from s to nl (its newline) ahead if it is a plain move of the usual spelling. */
+static inline void
+premove_line(struct gcode_moves *mv, const char *buf, const char *s,
+    const char *nl, const char *lim)
+{
+	const char	*end = line_end(s, nl);
+	struct move	*m = &mv->m[mv->n];
+
+	if (!plain_move(s, end))
+		return;
+	memset(m, 0, sizeof(*m));
+	if (move_words_fast(s + 2, end, lim, m) == end) {
+		m->off = (uint32_t)(s - buf);
+		mv->n++;
+	}
+}
+
+void
+gcode_premove(struct gcode_moves *mv, const char *buf, size_t len,
+    int mid_line, const atomic_int *stop)
+{
+	const char	*p = buf, *end = buf + len, *blk, *nl;
+	uint64_t	 mask;
+	int		 nul = 0;
+
+	mv->n = 0;
+	if (len > UINT32_MAX)
+		return;
+	if (mid_line) {
+		if ((nl = memchr(p, '\n', len)) == NULL)
+			return;
+		p = nl + 1;
+	}
+	/* Whole 64-byte blocks while 64 more moves fit (a block holds at most 64 lines), then line by line. */
+	for (blk = p; end - blk >= 64 && mv->cap - mv->n >= 64; blk += 64) {
+		if (atomic_load_explicit(stop, memory_order_relaxed))
+			return;
+		for (mask = newlines64(blk, &nul); mask != 0; mask &= mask - 1) {
+			nl = blk + __builtin_ctzll(mask);
+			premove_line(mv, buf, p, nl, end);
+			p = nl + 1;
+		}
+	}
+	while (mv->n < mv->cap && (nl = memchr(p, '\n', (size_t)(end - p))) !=
+	    NULL) {
+		premove_line(mv, buf, p, nl, end);
+		p = nl + 1;
+	}
+}
+
 /*
  * A NUL byte anywhere in buf is the error, whatever the lines before it
  * hold, with the line number (also gcode_line()'s) as of the call: it is
@@ -1090,7 +1216,8 @@ whole_lines(struct gcode *g, const char *p, const char *end, int *nul,
  * error is returned.
  */
 int
-gcode_feed(struct gcode *g, const char *buf, size_t len, char *err)
+gcode_feed_moves(struct gcode *g, const char *buf, size_t len,
+    const struct gcode_moves *mv, char *err)
 {
 	const char	*p = buf, *end = buf + len, *nl;
 	size_t		 lineno = g->lineno;
@@ -1109,7 +1236,13 @@ gcode_feed(struct gcode *g, const char *buf, size_t len, char *err)
 	}
 	if (rc == 0 && !nul) {
 		g->lim = end;
+		if (mv != NULL && mv->n > 0 && !g->opts.reference) {
+			g->pre = mv;
+			g->pre_base = buf;
+			g->pre_next = 0;
+		}
 		p = whole_lines(g, p, end, &nul, err);
+		g->pre = NULL;
 		g->lim = g->line + GCODE_LINE_MAX + GCODE_LINE_PAD;
 		if (p == NULL)
 			rc = -1;
@@ -1122,6 +1255,12 @@ gcode_feed(struct gcode *g, const char *buf, size_t len, char *err)
 		    "not gcode", lineno + 1);
 	}
 	return rc;
+}
+
+int
+gcode_feed(struct gcode *g, const char *buf, size_t len, char *err)
+{
+	return gcode_feed_moves(g, buf, len, NULL, err);
 }
 
 int

@@ -2,6 +2,7 @@
 #ifndef COMMON_GCODE_H
 #define COMMON_GCODE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "plan.h"
@@ -17,6 +18,7 @@ enum gcode_flag {
 struct gcode_opts {
 	int	 use_ams;			/* 0: the job skips M620 S<n>A blocks */
 	int	 flags[GCODE_FLAG__MAX];	/* 0, 1, or -1 for unknown (taken as 0) */
+	int	 reference;			/* 1: the byte-wise parser only (tests) */
 };
 
 struct gcode;
@@ -45,6 +47,40 @@ int		 gcode_feed(struct gcode *, const char *buf, size_t len, char *err)
  * or -1 with err set when the input held no gcode at all.
  */
 int		 gcode_finish(struct gcode *, struct plan *plan, char *err)
+		    __attribute__((warn_unused_result));
+
+/*
+ * Moves parsed ahead: while gcode_feed_moves() interprets one piece in one
+ * thread, gcode_premove() can parse the plain G0/G1 moves of the next in
+ * another, which halves the interpreter's work on a typical file.
+ */
+struct gcode_moves;
+
+/* Returns room for the moves of a piece of up to len bytes (free with gcode_moves_free()). */
+struct gcode_moves *gcode_moves_new(size_t len);
+void		 gcode_moves_free(struct gcode_moves *);
+
+/*
+ * Parses the plain moves of the whole lines of buf (len bytes, at most the
+ * len given to gcode_moves_new()) into mv, replacing what it held.  With
+ * mid_line set, buf continues a line of the piece before it (which did not
+ * end in a newline) and its first line is left alone.  Stops early, keeping
+ * what it has parsed, once *stop is set or mv is full.  Touches nothing but
+ * mv, so it may run beside a gcode_feed_moves() on another piece; moves it
+ * cannot parse are left to gcode_feed_moves().
+ */
+void		 gcode_premove(struct gcode_moves *mv, const char *buf,
+		    size_t len, int mid_line, const atomic_int *stop);
+
+/* The number of moves the last gcode_premove() parsed. */
+size_t		 gcode_moves_count(const struct gcode_moves *);
+
+/*
+ * gcode_feed() with the moves gcode_premove() parsed from the same buf (or
+ * NULL): the same result, error and line numbers in any case.
+ */
+int		 gcode_feed_moves(struct gcode *, const char *buf, size_t len,
+		    const struct gcode_moves *mv, char *err)
 		    __attribute__((warn_unused_result));
 
 /* The number of lines read so far (for messages). */

@@ -17,6 +17,7 @@
 #define GCODE_MAX_POS		1e7		/* mm, any axis position */
 #define GCODE_MAX_MOVE_E	1e5		/* mm of filament in one move */
 #define GCODE_UNIT		1000000	/* fixed-point units per mm */
+#define GCODE_PREMOVE_BYTES	16		/* piece bytes per move gcode_premove() can hold */
 #define GCODE_NOTOOL		PLAN_MAX_FILAMENTS	/* bucket for E before any T */
 
 /* Position and modes of one view of the machine (physical or slicer replica). */
@@ -74,6 +75,9 @@ struct gcode {
 	char			*line;		/* GCODE_LINE_MAX + GCODE_LINE_PAD bytes */
 	size_t			 linelen;
 	const char		*lim;		/* readable memory ends here: the buffer of the line being interpreted */
+	const struct gcode_moves *pre;		/* moves parsed ahead for the piece being fed, or NULL */
+	const char		*pre_base;	/* that piece */
+	size_t			 pre_next;	/* the first of them not used yet */
 	int			 overlong;	/* dropping the rest of a long line */
 	int			 seen_command;	/* any G, M or T line */
 

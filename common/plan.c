@@ -98,17 +98,32 @@ filament_json(const struct plan_filament *f)
 	return o;
 }
 
+/* Writes filament index f (0 to PLAN_MAX_FILAMENTS - 1) in decimal to key (4 bytes) and returns key. */
+static const char *
+filament_key(char key[4], int f)
+{
+	if (f >= 10) {
+		key[0] = (char)('0' + f / 10 % 10);
+		key[1] = (char)('0' + f % 10);
+		key[2] = '\0';
+	} else {
+		key[0] = (char)('0' + f);
+		key[1] = '\0';
+	}
+	return key;
+}
+
 /* Returns the object of the layer whose cells start at *i, and advances *i past them. */
 static json_t *
 layer_json(const struct plan *p, size_t *i)
 {
 	json_t	*o = json_object(), *mm = json_object();
 	int	 layer = p->cells[*i].layer;
-	char	 key[16];
+	char	 key[4];
 
 	for (; *i < p->ncells && p->cells[*i].layer == layer; (*i)++) {
-		snprintf(key, sizeof(key), "%d", p->cells[*i].filament);
-		json_object_set_new(mm, key, real4(p->cells[*i].mm));
+		json_object_set_new(mm, filament_key(key,
+		    p->cells[*i].filament), real4(p->cells[*i].mm));
 	}
 	json_object_set_new(o, "layer", json_integer(layer));
 	json_object_set_new(o, "mm", mm);
@@ -120,11 +135,11 @@ mark_json(const struct plan *p, const struct plan_mark *m)
 {
 	json_t	*o = json_object(), *mm = json_object();
 	size_t	 j;
-	char	 key[16];
+	char	 key[4];
 
 	for (j = m->first; j < m->first + m->count; j++) {
-		snprintf(key, sizeof(key), "%d", p->mark_amounts[j].filament);
-		json_object_set_new(mm, key, real4(p->mark_amounts[j].mm));
+		json_object_set_new(mm, filament_key(key,
+		    p->mark_amounts[j].filament), real4(p->mark_amounts[j].mm));
 	}
 	json_object_set_new(o, "percent", json_integer(m->percent));
 	json_object_set_new(o, "layer", json_integer(m->layer));
@@ -187,44 +202,98 @@ plan_to_json(const struct plan *p, const char *file)
 	return o;
 }
 
-/* Dumps one value and releases it; returns 0 or -1. */
-static int
-dump_value(json_t *v, FILE *out, size_t flags)
-{
-	int rc = json_dumpf(v, out, flags | JSON_ENCODE_ANY);
+#define DUMP_BUF	(64 * 1024)	/* plan_dump_json() writes this much at a time */
 
-	json_decref(v);
-	return rc;
+/* Where plan_dump_json() gathers its output before each fwrite(). */
+struct dump {
+	FILE	*out;
+	size_t	 flags;
+	size_t	 len;
+	int	 rc;		/* 0, or -1 after a write error */
+	char	 buf[DUMP_BUF];
+};
+
+/* Writes what the buffer holds. */
+static void
+dump_flush(struct dump *d)
+{
+	if (d->len > 0 && d->rc == 0 && fwrite(d->buf, 1, d->len, d->out) !=
+	    d->len)
+		d->rc = -1;
+	d->len = 0;
 }
+
+/* Appends len bytes of text. */
+static void
+dump_text(struct dump *d, const char *text, size_t len)
+{
+	if (d->len + len > sizeof(d->buf))
+		dump_flush(d);
+	if (len > sizeof(d->buf)) {
+		if (d->rc == 0 && fwrite(text, 1, len, d->out) != len)
+			d->rc = -1;
+		return;
+	}
+	memcpy(d->buf + d->len, text, len);
+	d->len += len;
+}
+
+/* Appends the encoding of v (written directly when the buffer cannot hold it) and releases v. */
+static void
+dump_value(struct dump *d, json_t *v)
+{
+	size_t	flags = d->flags | JSON_COMPACT | JSON_ENCODE_ANY;
+	size_t	room = sizeof(d->buf) - d->len;
+	size_t	n = json_dumpb(v, d->buf + d->len, room, flags);
+
+	if (n == 0)
+		d->rc = -1;
+	else if (n <= room)
+		d->len += n;
+	else {
+		dump_flush(d);
+		if (d->rc == 0 && json_dumpf(v, d->out, flags) == -1)
+			d->rc = -1;
+	}
+	json_decref(v);
+}
+
+#define DUMP_LIT(d, s)	dump_text((d), (s), sizeof(s) - 1)
 
 int
 plan_dump_json(const struct plan *p, const char *file, FILE *out,
     size_t flags)
 {
-	json_t	*head = head_json(p, file);
-	char	*text = json_dumps(head, flags | JSON_COMPACT);
-	size_t	 i, len;
-	int	 rc = 0;
+	struct dump	*d = xcalloc(1, sizeof(*d));
+	json_t		*head = head_json(p, file);
+	char		*text = json_dumps(head, flags | JSON_COMPACT);
+	size_t		 i;
+	int		 rc;
 
 	json_decref(head);
-	if (text == NULL)
+	if (text == NULL) {
+		free(d);
 		return -1;
-	len = strlen(text);		/* ends in '}' */
-	rc |= fwrite(text, 1, len - 1, out) != len - 1;
+	}
+	d->out = out;
+	d->flags = flags;
+	dump_text(d, text, strlen(text) - 1);	/* without its final '}' */
 	free(text);
-	rc |= fputs(",\"layers\":[", out) == EOF;
-	for (i = 0; i < p->ncells && rc == 0;) {
+	DUMP_LIT(d, ",\"layers\":[");
+	for (i = 0; i < p->ncells && d->rc == 0;) {
 		if (i > 0)
-			rc |= fputc(',', out) == EOF;
-		rc |= dump_value(layer_json(p, &i), out, flags | JSON_COMPACT);
+			DUMP_LIT(d, ",");
+		dump_value(d, layer_json(p, &i));
 	}
-	rc |= fputs("],\"progress\":[", out) == EOF;
-	for (i = 0; i < p->nmarks && rc == 0; i++) {
+	DUMP_LIT(d, "],\"progress\":[");
+	for (i = 0; i < p->nmarks && d->rc == 0; i++) {
 		if (i > 0)
-			rc |= fputc(',', out) == EOF;
-		rc |= dump_value(mark_json(p, &p->marks[i]), out,
-		    flags | JSON_COMPACT);
+			DUMP_LIT(d, ",");
+		dump_value(d, mark_json(p, &p->marks[i]));
 	}
-	rc |= fputs("]}\n", out) == EOF;
-	return rc ? -1 : 0;
+	DUMP_LIT(d, "]}\n");
+	dump_flush(d);
+	rc = d->rc;
+	free(d);
+	return rc;
 }

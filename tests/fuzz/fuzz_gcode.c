@@ -1,6 +1,10 @@
-/* fuzz_gcode.c: libFuzzer target for the gcode interpreter (whole input, then split in two). */
+/* fuzz_gcode.c: libFuzzer target for the gcode interpreter: fast, parsed-ahead and byte-wise paths must agree. */
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "errbuf.h"
 #include "gcode.h"
@@ -8,33 +12,86 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void
-run(const uint8_t *data, size_t size, size_t split, int use_ams)
+/* How one run feeds the input. */
+struct way {
+	int	 reference;	/* the byte-wise parser only */
+	int	 premove;	/* moves parsed ahead by gcode_premove() */
+	int	 mid_line;	/* what gcode_premove() is told of the second piece (may be wrong) */
+};
+
+/*
+ * Feeds data in two pieces (cut at split) and returns the plan as compact
+ * JSON, or "error: " and the message, both as the caller's to free.
+ */
+static char *
+run(const uint8_t *data, size_t size, size_t split, int use_ams,
+    const struct way *w)
 {
 	struct gcode_opts	 o;
+	struct gcode_moves	*mv = NULL;
 	struct gcode		*g;
 	struct plan		*p = plan_new();
-	char			 err[ERRBUF_LEN];
+	atomic_int		 stop;
+	const char		*piece[2] = { (const char *)data,
+				    (const char *)data + split };
+	size_t			 len[2] = { split, size - split };
+	char			 err[ERRBUF_LEN], *out = NULL;
+	int			 i, rc = 0;
+	json_t			*j;
 
+	atomic_init(&stop, 0);
 	gcode_opts_default(&o);
 	o.use_ams = use_ams;
 	o.flags[GCODE_FLAG_EXTRUDE_CALI] = use_ams;
+	o.reference = w->reference;
 	g = gcode_new(&o);
-	if (gcode_feed(g, (const char *)data, split, err) == 0 &&
-	    gcode_feed(g, (const char *)data + split, size - split, err) == 0 &&
-	    gcode_finish(g, p, err) == 0) {
-		json_t *j = plan_to_json(p, "fuzz");
-
-		json_decref(j);
+	if (w->premove)
+		mv = gcode_moves_new(size);
+	for (i = 0; i < 2 && rc == 0; i++) {
+		if (mv != NULL)
+			gcode_premove(mv, piece[i], len[i], i == 1 ?
+			    w->mid_line : 0, &stop);
+		rc = gcode_feed_moves(g, piece[i], len[i], mv, err);
 	}
+	if (rc == 0)
+		rc = gcode_finish(g, p, err);
+	if (rc == 0) {
+		j = plan_to_json(p, "fuzz");
+		out = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+	} else if ((out = malloc(ERRBUF_LEN + 8)) != NULL)
+		snprintf(out, ERRBUF_LEN + 8, "error: %s", err);
+	gcode_moves_free(mv);
 	gcode_free(g);
 	plan_free(p);
+	if (out == NULL)
+		abort();
+	return out;
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	run(data, size, size, 1);
-	run(data, size, size / 2, 0);
+	static const struct way ways[] = {
+		{ 1, 0, 0 }, { 0, 0, 0 }, { 0, 1, 0 }, { 0, 1, 1 }
+	};
+	size_t	 splits[2] = { size, size / 2 };
+	char	*want, *got;
+	size_t	 s, w;
+
+	for (s = 0; s < 2; s++) {
+		want = run(data, size, splits[s], s == 0, &ways[0]);
+		for (w = 1; w < sizeof(ways) / sizeof(ways[0]); w++) {
+			got = run(data, size, splits[s], s == 0, &ways[w]);
+			if (strcmp(want, got) != 0) {
+				fprintf(stderr, "way %zu differs from the "
+				    "byte-wise parser:\n%s\n%s\n", w, want,
+				    got);
+				abort();
+			}
+			free(got);
+		}
+		free(want);
+	}
 	return 0;
 }

@@ -46,7 +46,7 @@ static const struct expect expects[] = {
 #define NEXPECTS (sizeof(expects) / sizeof(expects[0]))
 
 static struct plan *
-analyze_sample(const char *name, int flow_cali)
+analyze_sample_with(const char *name, int flow_cali, int reference)
 {
 	struct analyze_opts	 o;
 	struct plan		*p;
@@ -55,9 +55,29 @@ analyze_sample(const char *name, int flow_cali)
 	snprintf(path, sizeof(path), SAMPLES "%s", name);
 	analyze_opts_default(&o);
 	o.gcode.flags[GCODE_FLAG_EXTRUDE_CALI] = flow_cali;
+	o.gcode.reference = reference;
 	ck_assert_msg(analyze_path(path, &o, &p, err) == 0, "%s: %s", name,
 	    err);
 	return p;
+}
+
+static struct plan *
+analyze_sample(const char *name, int flow_cali)
+{
+	return analyze_sample_with(name, flow_cali, 0);
+}
+
+/* The plan as compact JSON, the caller's to free; the plan is freed. */
+static char *
+plan_text(struct plan *p)
+{
+	json_t	*j = plan_to_json(p, "sample");
+	char	*text = json_dumps(j, JSON_COMPACT);
+
+	json_decref(j);
+	plan_free(p);
+	ck_assert_ptr_nonnull(text);
+	return text;
 }
 
 /* Every sample in the folder has an entry here, so a new sample cannot go unchecked. */
@@ -226,6 +246,22 @@ START_TEST(progress_reaches_one_hundred)
 }
 END_TEST
 
+/*
+ * The fast paths (SWAR numbers, moves parsed ahead by the reader thread)
+ * give exactly what the byte-wise parser gives, to the last digit.
+ */
+START_TEST(fast_paths_equal_reference)
+{
+	char	*fast = plan_text(analyze_sample_with(expects[_i].file, 1, 0));
+	char	*ref = plan_text(analyze_sample_with(expects[_i].file, 1, 1));
+
+	ck_assert_msg(strcmp(fast, ref) == 0, "%s: the fast paths differ",
+	    expects[_i].file);
+	free(fast);
+	free(ref);
+}
+END_TEST
+
 static Suite *
 samples_suite(void)
 {
@@ -239,6 +275,7 @@ samples_suite(void)
 	tcase_add_loop_test(t, replica_matches_slicer_figure, 0, NEXPECTS);
 	tcase_add_loop_test(t, per_layer_values_add_up, 0, NEXPECTS);
 	tcase_add_loop_test(t, progress_reaches_one_hundred, 0, NEXPECTS);
+	tcase_add_loop_test(t, fast_paths_equal_reference, 0, NEXPECTS);
 	tcase_add_test(t, reference_first_layers);
 	tcase_add_test(t, grams_match_slice_info);
 	suite_add_tcase(s, t);
