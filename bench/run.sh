@@ -4,9 +4,9 @@
 #   BUILD=build sh bench/run.sh        (what `make bench` runs, from the repository root)
 #
 # Inputs are built once by ../shared/tools/mkbig.py into build/bench/ (rebuilt when mkbig.py is newer).
-# Each command runs 5 times on a warm page cache and the best time counts. MB = 10^6 bytes; RSS is in
-# MiB from /usr/bin/time -f %M. A missed target prints MISS but does not fail the run; a command that
-# fails does (exit 1).
+# Each command runs RUNS times (default 9: a shared 2-core machine has bursts of noise) on a warm page
+# cache and the best time counts. MB = 10^6 bytes; RSS is in MiB from /usr/bin/time -f %M. A missed
+# target prints MISS but does not fail the run; a command that fails does (exit 1).
 
 set -u
 
@@ -15,6 +15,7 @@ BIN=$BUILD/bin/spoolkeeper
 MKBIG=../shared/tools/mkbig.py
 SRC=../shared/samples/gcode/mfm_4-cubes_P1S_BS1.10_2color_noTower.gcode.3mf
 REPS=40
+RUNS=${RUNS:-9}
 DIR=build/bench
 PLAIN=$DIR/big.gcode
 ZIP=$DIR/big.gcode.3mf
@@ -46,12 +47,12 @@ PLAIN_B=$(wc -c <"$PLAIN")
 ZIP_B=$(wc -c <"$ZIP")
 GCODE_B=$(unzip -Zl "$ZIP" "$MEMBER" | awk 'NR == 1 { print $4 }')
 
-# best5 CMD...: runs CMD 5 times with stdout discarded; prints the best wall time in seconds.
-best5()
+# best_of CMD...: runs CMD RUNS times with stdout discarded; prints the best wall time in seconds.
+best_of()
 {
 	best=
 	i=0
-	while [ "$i" -lt 5 ]; do
+	while [ "$i" -lt "$RUNS" ]; do
 		t0=$(date +%s.%N)
 		"$@" >/dev/null || die "command failed: $*"
 		t1=$(date +%s.%N)
@@ -77,23 +78,23 @@ unzip -p "$ZIP" "$MEMBER" >/dev/null || die "unzip -p failed"
 "$BIN" analyze "$ZIP" --json >/dev/null || die "analyze $ZIP failed"
 
 # (die inside $(...) only ends the subshell, hence the "|| exit 1")
-t_wc=$(best5 wc -l "$PLAIN") || exit 1
-t_plain=$(best5 "$BIN" analyze "$PLAIN" --json) || exit 1
-t_unzip=$(best5 unzip -p "$ZIP" "$MEMBER") || exit 1
-t_zip=$(best5 "$BIN" analyze "$ZIP" --json) || exit 1
+t_wc=$(best_of wc -l "$PLAIN") || exit 1
+t_plain=$(best_of "$BIN" analyze "$PLAIN" --json) || exit 1
+t_unzip=$(best_of unzip -p "$ZIP" "$MEMBER") || exit 1
+t_zip=$(best_of "$BIN" analyze "$ZIP" --json) || exit 1
 r_plain=$(rss "$BIN" analyze "$PLAIN" --json) || exit 1
 r_zip=$(rss "$BIN" analyze "$ZIP" --json) || exit 1
 
 awk -v pb="$PLAIN_B" -v zb="$ZIP_B" -v gb="$GCODE_B" \
     -v twc="$t_wc" -v tp="$t_plain" -v tu="$t_unzip" -v tz="$t_zip" \
-    -v rp="$r_plain" -v rz="$r_zip" -v reps="$REPS" '
+    -v rp="$r_plain" -v rz="$r_zip" -v reps="$REPS" -v runs="$RUNS" '
 function row(what, fb, t, ratio, rss) {
 	printf "%-38s %8.1f %9.1f %9.3f %8.1f %7s %8s\n", what, fb / 1e6, gb / 1e6, t,
 	    gb / 1e6 / t, ratio, rss
 }
 function verdict(ok) { return ok ? "PASS" : "MISS" }
 BEGIN {
-	printf "bench: spoolkeeper analyze, mkbig.py 4-cubes x%d; best of 5, warm page cache\n", reps
+	printf "bench: spoolkeeper analyze, mkbig.py 4-cubes x%d; best of %d, warm page cache\n", reps, runs
 	printf "%-38s %8s %9s %9s %8s %7s %8s\n", "command", "file MB", "gcode MB", "seconds",
 	    "MB/s", "ratio", "RSS MiB"
 	mbs = gb / 1e6 / tp; xwc = tp / twc; xunzip = tz / tu
