@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -17,6 +16,7 @@
 #include "epoch.h"
 #include "log.h"
 #include "metrics.h"
+#include "monoclock.h"
 #include "routes.h"
 #include "secret.h"
 #include "xmalloc.h"
@@ -462,9 +462,8 @@ void
 app_handle(struct app *app, const struct http_request *req, struct http_response *res)
 {
 	struct ctx	 c;
-	struct timespec	 t0, t1;
+	double		 t0 = monoclock_s();
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&c, 0, sizeof(c));
 	c.app = app;
 	c.req = req;
@@ -476,7 +475,5 @@ app_handle(struct app *app, const struct http_request *req, struct http_response
 	if (app->db != NULL && db_in_transaction(app->db))
 		db_rollback(app->db);	/* a handler that failed half-way never leaves a transaction open */
 	security_headers(res);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	metrics_observe(app->route, res->status, (double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	metrics_observe(app->route, res->status, monoclock_s() - t0);
 }

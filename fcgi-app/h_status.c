@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "app.h"
 #include "epoch.h"
+#include "monoclock.h"
 #include "routes.h"
 #include "status.h"
 
@@ -67,7 +67,7 @@ struct cached {
 	long long		 user;
 	int			 admin;
 	unsigned long		 epoch;	/* epoch_now() before the query that made it */
-	struct timespec		 at;
+	long long		 at;	/* monoclock_ms() when it was made */
 	char			*text;
 	size_t			 len;
 };
@@ -80,15 +80,9 @@ status_cache_invalidate(void)
 	epoch_bump();
 }
 
-static long long
-age_ms(const struct timespec *at, const struct timespec *now)
-{
-	return (long long)(now->tv_sec - at->tv_sec) * 1000 + (now->tv_nsec - at->tv_nsec) / 1000000;
-}
-
 /* The user's cached dashboard if it is fresh, else NULL; *slot is where to put a new one. */
 static struct cached *
-cache_find(const struct ctx *c, long ttl, const struct timespec *now, struct cached **slot)
+cache_find(const struct ctx *c, long ttl, long long now, struct cached **slot)
 {
 	struct cached	*e, *oldest = NULL;
 	int		 i;
@@ -103,10 +97,10 @@ cache_find(const struct ctx *c, long ttl, const struct timespec *now, struct cac
 		}
 		if (e->app == c->app && e->user == c->user.id && e->admin == c->user.admin) {
 			*slot = e;
-			return e->epoch == epoch_now() && age_ms(&e->at, now) < ttl ? e : NULL;
+			return e->epoch == epoch_now() && now - e->at < ttl ? e : NULL;
 		}
-		if (oldest == NULL || age_ms(&oldest->at, &e->at) < 0)
-			oldest = e;	/* e was made before oldest */
+		if (oldest == NULL || e->at < oldest->at)
+			oldest = e;
 	}
 	if (*slot == NULL)
 		*slot = oldest;
@@ -115,7 +109,7 @@ cache_find(const struct ctx *c, long ttl, const struct timespec *now, struct cac
 
 /* Replies with text (stolen) and, when the cache is on, keeps it in slot as made under epoch. */
 static void
-reply_and_keep(struct ctx *c, char *text, struct cached *slot, long ttl, const struct timespec *now,
+reply_and_keep(struct ctx *c, char *text, struct cached *slot, long ttl, long long now,
     unsigned long epoch)
 {
 	size_t	 len = strlen(text);
@@ -130,7 +124,7 @@ reply_and_keep(struct ctx *c, char *text, struct cached *slot, long ttl, const s
 	slot->user = c->user.id;
 	slot->admin = c->user.admin;
 	slot->epoch = epoch;
-	slot->at = *now;
+	slot->at = now;
 	slot->text = text;
 	slot->len = len;
 }
@@ -141,13 +135,12 @@ h_status_all(struct ctx *c)
 	char		 uid[24], *text;
 	const char	*params[3] = { ctx_num(uid, c->user.id), c->user.admin ? "true" : "false", NULL };
 	struct cached	*hit, *slot;
-	struct timespec	 now;
+	long long	 now = monoclock_ms();
 	long		 ttl = c->app->status_cache_ms;
 	unsigned long	 epoch = epoch_now();
 	json_t		*j;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (ttl > 0 && (hit = cache_find(c, ttl, &now, &slot)) != NULL) {
+	if (ttl > 0 && (hit = cache_find(c, ttl, now, &slot)) != NULL) {
 		http_reply_text(c->res, 200, JSON_TYPE, hit->text, hit->len);
 		return;
 	}
@@ -159,7 +152,7 @@ h_status_all(struct ctx *c)
 		ctx_fail(c, 500, "internal", "cannot encode the dashboard");
 		return;
 	}
-	reply_and_keep(c, text, slot, ttl, &now, epoch);
+	reply_and_keep(c, text, slot, ttl, now, epoch);
 }
 
 void

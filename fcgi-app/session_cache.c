@@ -1,9 +1,9 @@
 /* session_cache.c: the sessions one process checked in the last second, so that a dashboard poll costs no query. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "epoch.h"
+#include "monoclock.h"
 #include "session_cache.h"
 
 #define SLOTS	64	/* sessions one process keeps; the oldest goes first */
@@ -12,21 +12,12 @@ struct entry {
 	unsigned char		 hash[TOKEN_HASH_LEN];
 	int			 used;
 	unsigned long		 epoch;
-	struct timespec		 at;
+	long long		 at;	/* monoclock_ms() when it was checked */
 	struct app_user		 user;
 	char			 csrf[65];
 };
 
 static struct entry	 slots[SLOTS];
-
-static long long
-age_ms(const struct timespec *at)
-{
-	struct timespec	 now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long long)(now.tv_sec - at->tv_sec) * 1000 + (now.tv_nsec - at->tv_nsec) / 1000000;
-}
 
 static struct entry *
 find(const unsigned char hash[TOKEN_HASH_LEN])
@@ -47,7 +38,7 @@ session_cache_get(const unsigned char hash[TOKEN_HASH_LEN], long ttl_ms, struct 
 
 	if (ttl_ms <= 0 || (e = find(hash)) == NULL)
 		return 0;
-	if (e->epoch != epoch_now() || age_ms(&e->at) >= ttl_ms) {
+	if (e->epoch != epoch_now() || monoclock_ms() - e->at >= ttl_ms) {
 		e->used = 0;
 		return 0;
 	}
@@ -67,7 +58,7 @@ session_cache_put(const unsigned char hash[TOKEN_HASH_LEN], unsigned long epoch,
 		for (i = 0; i < SLOTS && e == NULL; i++) {
 			if (!slots[i].used)
 				e = &slots[i];
-			else if (age_ms(&slots[i].at) > age_ms(&oldest->at))
+			else if (slots[i].at < oldest->at)
 				oldest = &slots[i];
 		}
 		if (e == NULL)
@@ -76,7 +67,7 @@ session_cache_put(const unsigned char hash[TOKEN_HASH_LEN], unsigned long epoch,
 	memcpy(e->hash, hash, TOKEN_HASH_LEN);
 	e->used = 1;
 	e->epoch = epoch;
-	clock_gettime(CLOCK_MONOTONIC, &e->at);
+	e->at = monoclock_ms();
 	e->user = *user;
 	snprintf(e->csrf, sizeof(e->csrf), "%s", csrf);
 }

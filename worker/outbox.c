@@ -11,6 +11,7 @@
 #include "db.h"
 #include "errbuf.h"
 #include "log.h"
+#include "monoclock.h"
 #include "outbox.h"
 #include "rfid.h"
 #include "spool_patch.h"
@@ -679,25 +680,15 @@ struct drain {
 	struct spoolman		*sm;
 	int			 poll_ms;
 	int			 db_fails;	/* consecutive connection failures */
-	double			 reloaded_at;	/* mono() of the last settings read */
+	double			 reloaded_at;	/* monoclock_s() of the last settings read */
 	int			 reload;	/* re-read the settings before the next pass */
-	double			 extras_at;	/* mono() of the last RFID and location pass */
+	double			 extras_at;	/* monoclock_s() of the last RFID and location pass */
 	char			 db_trouble[ERRBUF_LEN];	/* logged once; "" when fine */
 	char			 conf_trouble[ERRBUF_LEN];
 	int			 health;	/* what spoolman_health last stored: -1 nothing, 0 failing, 1 ok */
-	double			 health_at;	/* mono() of that store */
+	double			 health_at;	/* monoclock_s() of that store */
 	char			 health_why[ERRBUF_LEN];
 };
-
-/* Seconds on the monotonic clock. */
-static double
-mono(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int
 stopping(const struct drain *d)
@@ -709,10 +700,10 @@ stopping(const struct drain *d)
 static void
 nap(const struct drain *d, double ms)
 {
-	double	end = mono() + ms / 1000;
+	double	end = monoclock_s() + ms / 1000;
 	double	left;
 
-	while (!stopping(d) && (left = (end - mono()) * 1000) > 0) {
+	while (!stopping(d) && (left = (end - monoclock_s()) * 1000) > 0) {
 		struct timespec	ts;
 
 		if (left > SLICE_MS)
@@ -774,7 +765,7 @@ reload_settings(struct drain *d)
 	int	rc;
 
 	d->reload = 0;
-	d->reloaded_at = mono();
+	d->reloaded_at = monoclock_s();
 	rc = spoolman_reload(d->db, d->ctx->key, &d->sm, err);
 	if (rc == -1) {
 		trouble(d->conf_trouble, "Spoolman settings", err);
@@ -815,7 +806,7 @@ take_notifications(struct drain *d, char *err)
 static int
 wait_work(struct drain *d, double ms, char *err)
 {
-	double	end = mono() + ms / 1000;
+	double	end = monoclock_s() + ms / 1000;
 	double	left;
 	int	rc;
 
@@ -824,7 +815,7 @@ wait_work(struct drain *d, double ms, char *err)
 			return 0;
 		if ((rc = take_notifications(d, err)) != 0)
 			return rc < 0 ? -1 : 0;
-		left = (end - mono()) * 1000;
+		left = (end - monoclock_s()) * 1000;
 		if (left <= 0)
 			return 0;
 		if (db_wait(d->db, left > SLICE_MS ? SLICE_MS : (int)left + 1,
@@ -863,14 +854,14 @@ save_health(struct drain *d, char *err)
 
 	if (d->sm == NULL || (h = spoolman_health(d->sm, &why)) == -1)
 		return 0;
-	if (h == d->health && (h == 1 ? mono() - d->health_at < HEALTH_EVERY : strcmp(why, d->health_why) == 0))
+	if (h == d->health && (h == 1 ? monoclock_s() - d->health_at < HEALTH_EVERY : strcmp(why, d->health_why) == 0))
 		return 0;
 	p[0] = h ? "true" : "false";
 	p[1] = why;
 	if (db_exec(d->db, HEALTH_SQL, 2, p, NULL, err) == -1)
 		return -1;
 	d->health = h;
-	d->health_at = mono();
+	d->health_at = monoclock_s();
 	snprintf(d->health_why, sizeof(d->health_why), "%s", why != NULL ? why : "");
 	return 0;
 }
@@ -892,14 +883,14 @@ round_once(struct drain *d)
 		}
 		d->db_fails = 0;
 	}
-	if (d->reload || mono() - d->reloaded_at >= d->poll_ms / 1000.0)
+	if (d->reload || monoclock_s() - d->reloaded_at >= d->poll_ms / 1000.0)
 		reload_settings(d);
 	/*
 	 * Then the RFID lookups and the location writes (rfid.c, spool_patch.c), on the same client, at most every
 	 * EXTRAS_EVERY_S: under a farm's load the outbox passes follow each other closely, and two more claims per
 	 * pass added to every use's latency (bench/fleet.sh) for work that is never in a hurry.
 	 */
-	now = mono();
+	now = monoclock_s();
 	extras_in = EXTRAS_EVERY_S - (now - d->extras_at);
 	if (outbox_drain_once(d->db, d->sm, d->ctx->worker_id, &sent, err) == -1 ||
 	    (extras_in <= 0 && (rfid_drain_once(d->db, d->sm, &more, err) == -1 ||

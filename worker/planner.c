@@ -16,6 +16,7 @@
 #include "errbuf.h"
 #include "fetch.h"
 #include "log.h"
+#include "monoclock.h"
 #include "plan_store.h"
 #include "planner.h"
 #include "secret.h"
@@ -69,15 +70,6 @@ plog(enum log_level level, long long job_id, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	log_msg(level, 0, job_id, "planner: %s", line);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int
@@ -432,7 +424,7 @@ settle(struct planner *p, const struct job_row *j, enum outcome o,
 	r->seen = 1;
 	r->attempts++;
 	r->gave_up = o == FAILED_FINAL;
-	r->next_ms = now_ms() + backoff_ms(p, r->attempts);
+	r->next_ms = monoclock_ms() + backoff_ms(p, r->attempts);
 	if (strcmp(r->last, msg) != 0) {	/* log a repeated failure once */
 		plog(LOGL_WARN, j->id, "job %lld: %s (%s)", j->id, msg, r->gave_up ? "not retried "
 		    "until the job changes" : "will retry");
@@ -528,7 +520,7 @@ pass(struct planner *p, long long *next_due)
 		read_row(r, i, &j);
 		if ((rt = retry_get(p, j.id, 0)) != NULL) {
 			rt->seen = 1;
-			if (rt->gave_up || rt->next_ms > now_ms())
+			if (rt->gave_up || rt->next_ms > monoclock_ms())
 				continue;
 		}
 		rc = try_job(p, &j);
@@ -577,7 +569,7 @@ wait_events(struct planner *p, long long deadline)
 	long long	left;
 	int		rc;
 
-	while (!stopping(p) && (left = deadline - now_ms()) > 0) {
+	while (!stopping(p) && (left = deadline - monoclock_ms()) > 0) {
 		if ((rc = take_notifications(p)) != 0)
 			return rc == 1 ? 0 : -1;
 		rc = db_wait(p->db, left < WAIT_SLICE_MS ? (int)left :
@@ -594,10 +586,10 @@ wait_events(struct planner *p, long long deadline)
 static void
 nap(struct planner *p, long long ms)
 {
-	long long		deadline = now_ms() + ms;
+	long long		deadline = monoclock_ms() + ms;
 	struct timespec		ts;
 
-	while (!stopping(p) && now_ms() < deadline) {
+	while (!stopping(p) && monoclock_ms() < deadline) {
 		ts.tv_sec = 0;
 		ts.tv_nsec = WAIT_SLICE_MS * 1000000L;
 		nanosleep(&ts, NULL);
@@ -612,7 +604,7 @@ planner_thread_main(void *arg)
 
 	memset(&p, 0, sizeof(p));
 	p.ctx = arg;
-	p.seed = (unsigned int)now_ms() ^ (unsigned int)(size_t)&p;
+	p.seed = (unsigned int)monoclock_ms() ^ (unsigned int)(size_t)&p;
 	poll = p.ctx->poll_ms > 0 ? p.ctx->poll_ms : PLANNER_POLL_MS;
 	if (fetch_init() == -1)
 		plog(LOGL_ERROR, 0, "libcurl initialisation failed; downloads will fail");
@@ -633,8 +625,8 @@ planner_thread_main(void *arg)
 				nap(&p, 1000);
 			continue;
 		}
-		if (due == -1 || due > now_ms() + poll)
-			due = now_ms() + poll;
+		if (due == -1 || due > monoclock_ms() + poll)
+			due = monoclock_ms() + poll;
 		if (wait_events(&p, due) == -1)
 			disconnect(&p);	/* db_wait failed: the connection is gone */
 	}
