@@ -163,6 +163,15 @@ export function useAction() {
 	return { ...state, run };
 }
 
+/**
+ * formKey(...values): the key of a form fed by settings that several forms share: the form's own values, so that
+ * it shows the server's values again when one of them changes, and not when another form saves (an unsaved edit
+ * in this one survives that).
+ */
+export function formKey(...values) {
+	return JSON.stringify(values);
+}
+
 /** Loading: a polite status line while something loads. */
 export function Loading({ what }) {
 	return <p class="muted" role="status">Loading {what || ''}…</p>;

@@ -1,6 +1,7 @@
 // pages/admin.jsx: the admin page: users, printers, Spoolman, notification and RFID settings, the outbox review.
 import { useEffect } from 'preact/hooks';
-import { useTitle } from '../ui.jsx';
+import { api } from '../api.js';
+import { useAsync, useTitle } from '../ui.jsx';
 import { UsersSection } from './admin_users.jsx';
 import { PrintersSection } from './admin_printers.jsx';
 import { SpoolmanSection } from './admin_spoolman.jsx';
@@ -11,6 +12,8 @@ import { OutboxSection } from './admin_outbox.jsx';
 /** AdminPage: admins only (the router shows "not found" to members; the API refuses them anyway). */
 export function AdminPage({ user }) {
 	useTitle('Admin');
+	/* One read of the settings for the three sections that edit them; a save reloads it for all three. */
+	const settings = useAsync((signal) => api('GET', '/settings', undefined, { signal }), []);
 	useEffect(() => {
 		// /admin#outbox and the like: scroll to the section once it is there.
 		if (location.hash) {
@@ -28,9 +31,9 @@ export function AdminPage({ user }) {
 			</nav>
 			<UsersSection me={user} />
 			<PrintersSection />
-			<SpoolmanSection />
-			<WebhookSection />
-			<RfidSection />
+			<SpoolmanSection settings={settings} />
+			<WebhookSection settings={settings} />
+			<RfidSection settings={settings} />
 			<OutboxSection />
 		</div>
 	);

@@ -1,6 +1,6 @@
 // pages/admin_rfid.jsx: the RFID and location settings (tag field, storage location, auto-create) in the settings.
 import { api } from '../api.js';
-import { ErrorNote, Loading, useAction, useAsync } from '../ui.jsx';
+import { ErrorNote, Loading, formKey, useAction } from '../ui.jsx';
 
 /** savedText(r): what the server saved (its answer to PUT /settings), in a sentence or two. */
 function savedText(r) {
@@ -13,9 +13,8 @@ function savedText(r) {
 	return m;
 }
 
-/** RfidSection: the rfid_field, storage_location and rfid_autocreate fields of GET/PUT /api/v1/settings. */
-export function RfidSection() {
-	const settings = useAsync((signal) => api('GET', '/settings', undefined, { signal }), []);
+/** RfidSection: the rfid_field, storage_location and rfid_autocreate fields of the settings; settings: AdminPage's. */
+export function RfidSection({ settings }) {
 	const act = useAction();
 	const s = settings.data;
 	const save = async (e) => {
@@ -36,7 +35,7 @@ export function RfidSection() {
 			{!s && settings.loading ? <Loading what="settings" /> : null}
 			{s && s.rfid_field === undefined ? <p class="muted">This server does not offer these settings yet.</p> : null}
 			{s && s.rfid_field !== undefined ? (
-				<form onSubmit={save} key={s.updated_at || 'none'}>
+				<form onSubmit={save} key={formKey(s.rfid_field, s.storage_location, s.rfid_autocreate)}>
 					<div class="field"><label for="rf-field">Spoolman field for the tag</label>
 						<input id="rf-field" name="field" defaultValue={s.rfid_field || ''} placeholder="tag"
 							maxLength={64} pattern="[a-z0-9_]{1,64}" spellcheck={false} autocomplete="off"

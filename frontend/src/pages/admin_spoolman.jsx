@@ -1,6 +1,7 @@
 // pages/admin_spoolman.jsx: where Spoolman is (URL, proxy login; the password write-only) and a connection check.
+import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ErrorNote, Loading, useAction, useAsync } from '../ui.jsx';
+import { ErrorNote, Loading, formKey, useAction } from '../ui.jsx';
 import * as fmt from '../format.js';
 
 function CheckResult({ check }) {
@@ -11,10 +12,10 @@ function CheckResult({ check }) {
 	return <p class="error" role="alert">Spoolman check failed ({check.error}): {check.detail}</p>;
 }
 
-/** SpoolmanSection: GET/PUT /api/v1/settings and POST /api/v1/settings/check. */
-export function SpoolmanSection() {
-	const settings = useAsync((signal) => api('GET', '/settings', undefined, { signal }), []);
+/** SpoolmanSection: PUT /api/v1/settings and POST /api/v1/settings/check; settings: AdminPage's GET /settings. */
+export function SpoolmanSection({ settings }) {
 	const act = useAction();	/* its result: the Spoolman check of a save or of "Check connection" */
+	const [saves, setSaves] = useState(0);	/* each save empties the write-only password field */
 	const s = settings.data;
 	const save = async (e) => {
 		e.preventDefault();
@@ -26,6 +27,7 @@ export function SpoolmanSection() {
 			body.spoolman_password = f.get('password');
 		act.run(async () => {
 			const r = await api('PUT', '/settings', body);
+			setSaves((n) => n + 1);
 			settings.reload();
 			return r.spoolman;
 		});
@@ -37,7 +39,7 @@ export function SpoolmanSection() {
 			<ErrorNote error={settings.error} />
 			{!s && settings.loading ? <Loading what="settings" /> : null}
 			{s ? (
-				<form onSubmit={save} key={s.updated_at || 'none'}>
+				<form onSubmit={save} key={formKey(s.spoolman_url, s.spoolman_user, s.spoolman_password_set)}>
 					<div class="field"><label for="sm-url">Spoolman URL</label>
 						<input id="sm-url" name="url" type="url" defaultValue={s.spoolman_url || ''}
 							placeholder="http://spoolman.lan:7912" maxLength={2048} spellcheck={false}
@@ -48,7 +50,7 @@ export function SpoolmanSection() {
 							aria-describedby="sm-user-hint" />
 						<p id="sm-user-hint" class="hint">Only for a reverse proxy with a login in front of Spoolman.</p></div>
 					<div class="field"><label for="sm-password">Proxy password</label>
-						<input id="sm-password" name="password" type="password" autocomplete="new-password"
+						<input key={saves} id="sm-password" name="password" type="password" autocomplete="new-password"
 							aria-describedby="sm-password-hint" />
 						<p id="sm-password-hint" class="hint">{s.spoolman_password_set ?
 							'A password is stored (encrypted, never shown). Leave empty to keep it.' : 'None stored.'}</p></div>

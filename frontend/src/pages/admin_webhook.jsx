@@ -1,6 +1,7 @@
 // pages/admin_webhook.jsx: the notification webhook (URL, write-only signing secret, which events) in the settings.
+import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ErrorNote, Loading, useAction, useAsync } from '../ui.jsx';
+import { ErrorNote, Loading, formKey, useAction } from '../ui.jsx';
 
 const EVENTS = [
 	['spool_runout_forecast', 'A spool will run out during a print'],
@@ -18,10 +19,10 @@ function savedText(r) {
 		'Not signed (no secret).'}`;
 }
 
-/** WebhookSection: the webhook_* fields of GET/PUT /api/v1/settings (docs/smart-trays.md, "Webhooks"). */
-export function WebhookSection() {
-	const settings = useAsync((signal) => api('GET', '/settings', undefined, { signal }), []);
+/** WebhookSection: the webhook_* fields of the settings (docs/smart-trays.md, "Webhooks"); settings: AdminPage's. */
+export function WebhookSection({ settings }) {
 	const act = useAction();
+	const [saves, setSaves] = useState(0);	/* each save empties the write-only secret field */
 	const s = settings.data;
 	const save = async (e) => {
 		e.preventDefault();
@@ -33,6 +34,7 @@ export function WebhookSection() {
 			body.webhook_secret = f.get('secret');
 		act.run(async () => {
 			const r = await api('PUT', '/settings', body);
+			setSaves((n) => n + 1);
 			settings.reload();
 			return savedText(r);
 		});
@@ -43,7 +45,7 @@ export function WebhookSection() {
 			<ErrorNote error={settings.error} />
 			{!s && settings.loading ? <Loading what="settings" /> : null}
 			{s ? (
-				<form onSubmit={save} key={s.updated_at || 'none'}>
+				<form onSubmit={save} key={formKey(s.webhook_url, s.webhook_secret_set, s.webhook_events)}>
 					<div class="field"><label for="wh-url">Webhook URL</label>
 						<input id="wh-url" name="url" type="url" defaultValue={s.webhook_url || ''}
 							placeholder="https://hooks.example/spoolkeeper" maxLength={2048} spellcheck={false}
@@ -51,7 +53,7 @@ export function WebhookSection() {
 						<p id="wh-url-hint" class="hint">Empty: no notifications. Each event is POSTed as JSON, retried
 							while the receiver is down.</p></div>
 					<div class="field"><label for="wh-secret">Signing secret</label>
-						<input id="wh-secret" name="secret" type="password" autocomplete="new-password"
+						<input key={saves} id="wh-secret" name="secret" type="password" autocomplete="new-password"
 							aria-describedby="wh-secret-hint" />
 						<p id="wh-secret-hint" class="hint">{s.webhook_secret_set ?
 							'A secret is stored (encrypted, never shown). Leave empty to keep it.' :

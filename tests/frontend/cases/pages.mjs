@@ -3,7 +3,7 @@ import { S, WAIT_S } from '../lib/context.mjs';
 import { must } from '../lib/api.mjs';
 import { check } from '../lib/tap.mjs';
 import { poll } from '../lib/wait.mjs';
-import { nav } from '../lib/pages.mjs';
+import { nav, rendered } from '../lib/pages.mjs';
 
 /* chargedPrint(): waits until the demo print has charged filament to a spool; the print with its usage. */
 async function chargedPrint()
@@ -126,23 +126,46 @@ async function testDayLegend(page)
 	    `${(want * 100).toFixed(1)} %`);
 }
 
-/* testAdmin(): the admin page's four sections. */
+/* isSettingsRead(r): r is a GET /api/v1/settings (a request or a response's request). */
+function isSettingsRead(r)
+{
+	return r.method() === 'GET' && new URL(r.url()).pathname === '/api/v1/settings';
+}
+
+/* testAdmin(): the admin page's sections. */
 export async function testAdmin()
 {
 	const page = S.page;
+	let reads = 0;
+	const count = (r) => { reads += isSettingsRead(r) ? 1 : 0; };
+
+	page.on('request', count);
 	S.urls.admin = await nav(page, 'Admin');
-	for (const h of ['Users', 'Printers', 'Spoolman', 'Outbox'])
+	for (const h of ['Users', 'Printers', 'Spoolman', 'Notifications', 'RFID and locations', 'Outbox'])
 		check(await page.getByRole('heading', { name: h, exact: true }).first().isVisible().catch(() => false),
 		    `the admin page has the section "${h}"`);
+	await page.locator('#rf-field').waitFor({ timeout: 10000 }).catch(() => {});
+	page.off('request', count);
+	check(reads === 1, `the three settings sections share one GET /api/v1/settings (${reads} made)`);
 	/* The settings forms answer: the connection check names the stand-in, a save says what was saved. */
 	const spoolman = page.locator('section#spoolman');
 	await spoolman.getByRole('button', { name: 'Check connection' }).click();
 	const ok = await spoolman.getByText(/^Spoolman .* answers at /).waitFor({ timeout: 10000 })
 	    .then(() => true, () => false);
 	check(ok, '"Check connection" shows that the Spoolman stand-in answers');
+	/* An edit not saved yet in one section survives a save in another (which reads the settings again). */
+	const hook = page.locator('#wh-url');
+	const before = await hook.inputValue();
+	await hook.fill('https://unsaved.example/hook');
+	const reread = page.waitForResponse((r) => isSettingsRead(r.request()), { timeout: 10000 });
 	const rfid = page.locator('section#rfid');
 	await rfid.getByRole('button', { name: 'Save RFID settings' }).click();
 	const saved = await rfid.locator('p.ok-note').filter({ hasText: /\S/ }).waitFor({ timeout: 10000 })
 	    .then(() => true, () => false);
 	check(saved, '"Save RFID settings" says what the server saved');
+	check(await reread.then(() => true, () => false), 'a save reads the settings again');
+	await rendered(page);
+	check(await hook.inputValue() === 'https://unsaved.example/hook',
+	    'an unsaved webhook URL is still there after the RFID section saved');
+	await hook.fill(before);
 }

@@ -123,3 +123,9 @@ export async function waitIdle(page)
 	await poll('the page to finish loading', async () =>
 		(await page.getByText(/^Loading/).count()) === 0, 15000, 100);
 }
+
+/* rendered(page): resolves once the page has painted twice: state set by a response that arrived is on screen. */
+export async function rendered(page)
+{
+	await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+}
