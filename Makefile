@@ -60,6 +60,12 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELPER_SRC := $(filter-out tests/unit/check_%.c,$(wildcard tests/unit/*.c))
 UNIT_HELPER_OBJ := $(UNIT_HELPER_SRC:%.c=$(BUILD)/%.o)
 
+# The gcode tests again against common/gcode.c built without SSE2: the portable SWAR paths that an ARM machine
+# (a Raspberry Pi) runs are tested on x86 too.  Named check_portable_*, they run with the unit tests.
+PORTABLE_TESTS := gcode gcode_num gcode_premove samples
+PORTABLE_BIN := $(PORTABLE_TESTS:%=$(BUILD)/tests/check_portable_%)
+PORTABLE_OBJ := $(BUILD)/portable/gcode.o
+
 # Database tests (Check), run by tests/db/ against a throwaway cluster, not with the unit tests.
 DB_TEST_SRC := $(wildcard tests/db/check_*.c)
 DB_TEST_BIN := $(DB_TEST_SRC:tests/db/%.c=$(BUILD)/tests/db/%)
@@ -133,7 +139,7 @@ stop:
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: all $(UNIT_BIN) $(DB_TEST_BIN) $(WORKER_TEST_BIN) $(WEB_TEST_BIN) headers
+check: all $(UNIT_BIN) $(PORTABLE_BIN) $(DB_TEST_BIN) $(WORKER_TEST_BIN) $(WEB_TEST_BIN) headers
 	@BUILD=$(BUILD) SAN=$(SAN) sh tests/run.sh
 
 $(BUILD)/%.o: %.c
@@ -177,6 +183,16 @@ $(HARNESS_LIB): $(HARNESS_OBJ)
 $(BUILD)/tests/check_%: $(BUILD)/tests/unit/check_%.o $(UNIT_HELPER_OBJ) $(HARNESS_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJ) $(HARNESS_LIB) $(COMMON_LIB) $(PKG_LIBS) $(CHECK_LIBS)
+
+$(PORTABLE_OBJ): common/gcode.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -U__SSE2__ -c -o $@ $<
+
+$(PORTABLE_BIN): $(BUILD)/tests/check_portable_%: $(BUILD)/tests/unit/check_%.o $(PORTABLE_OBJ) $(UNIT_HELPER_OBJ) \
+    $(HARNESS_LIB) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(PORTABLE_OBJ) $(UNIT_HELPER_OBJ) $(HARNESS_LIB) $(COMMON_LIB) $(PKG_LIBS) \
+	    $(CHECK_LIBS)
 
 $(BUILD)/tests/db/check_%: $(BUILD)/tests/db/check_%.o $(HARNESS_LIB) $(WORKER_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)

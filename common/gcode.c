@@ -1185,8 +1185,10 @@ gcode_premove(struct gcode_moves *mv, const char *buf, size_t len,
 	int		 nul = 0;
 
 	mv->n = 0;
+#if SIZE_MAX > UINT32_MAX
 	if (len > UINT32_MAX)
-		return;
+		return;		/* offsets are 32-bit */
+#endif
 	if (mid_line) {
 		if ((nl = memchr(p, '\n', len)) == NULL)
 			return;
