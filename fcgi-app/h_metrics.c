@@ -24,6 +24,7 @@ static const char METRICS_SQL[] =
     "  'outbox_oldest_age', (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) "
     "      FROM spoolman_outbox WHERE state IN ('pending', 'inflight')), "
     "  'outbox_needs_review', (SELECT count(*) FROM spoolman_outbox WHERE state = 'needs_review'), "
+    "  'locations_needs_review', (SELECT count(*) FROM spool_patches WHERE state = 'needs_review'), "
     "  'worker', (SELECT coalesce(json_object_agg(key, total), '{}') FROM (SELECT key, sum(value::numeric) "
     "      AS total FROM worker_metrics, jsonb_each_text(counters) WHERE value ~ '^[0-9]+$' GROUP BY key) w))";
 
@@ -136,6 +137,9 @@ h_metrics(struct ctx *c)
 		    num(j, "outbox_oldest_age"));
 		sample(&t, "spoolkeeper_outbox_needs_review", "gauge",
 		    "Outbox rows that need a person (GET /api/v1/outbox).", num(j, "outbox_needs_review"));
+		sample(&t, "spoolkeeper_location_updates_needs_review", "gauge",
+		    "Spool location updates Spoolman refused (GET /api/v1/location-updates).",
+		    num(j, "locations_needs_review"));
 		worker_counters(&t, json_object_get(j, "worker"));
 		json_decref(j);
 	}

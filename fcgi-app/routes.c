@@ -32,6 +32,10 @@ const struct route routes[] = {
 	{ "GET",	"/outbox",			h_outbox_list,		ROUTE_ADMIN },
 	{ "POST",	"/outbox/{}/retry",		h_outbox_retry,		ROUTE_ADMIN },
 	{ "POST",	"/outbox/{}/discard",		h_outbox_discard,	ROUTE_ADMIN },
+	/* Location updates (admin; h_location_updates.c) */
+	{ "GET",	"/location-updates",		h_location_list,	ROUTE_ADMIN },
+	{ "POST",	"/location-updates/{}/retry",	h_location_retry,	ROUTE_ADMIN },
+	{ "POST",	"/location-updates/{}/discard",	h_location_discard,	ROUTE_ADMIN },
 
 	/* Printers, their live status and trays */
 	{ "GET",	"/printers",			h_printers_list,	0 },

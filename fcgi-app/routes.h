@@ -46,6 +46,11 @@ void	h_outbox_list(struct ctx *);
 void	h_outbox_retry(struct ctx *);
 void	h_outbox_discard(struct ctx *);
 
+/* h_location_updates.c: spool location updates, those Spoolman refused (admin). */
+void	h_location_list(struct ctx *);
+void	h_location_retry(struct ctx *);
+void	h_location_discard(struct ctx *);
+
 /* h_printers.c: printers (list and read: what the user may see; changes: admin). */
 void	h_printers_list(struct ctx *);
 void	h_printers_create(struct ctx *);

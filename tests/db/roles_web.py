@@ -4,8 +4,8 @@
 Run by tests/db/test_roles.sh, which starts the stack (tests/harness/web.sh) with SPOOLKEEPER_DATABASE naming the
 web login role, then runs this with SPOOLKEEPER_DATABASE naming the owner (for psql set-up and checks) and
 WEB_URL, SK_SETUP_TOKEN, SPOOLMAN_URL.  Every route below runs at least one statement of each kind the web app
-uses (SELECT, INSERT, column UPDATE, DELETE, the SECURITY DEFINER outbox functions); a missing grant shows as a
-500 and "permission denied" in the app's log.  TAP output, prefixed "web: ".
+uses (SELECT, INSERT, column UPDATE, DELETE, the SECURITY DEFINER outbox and location-update functions); a
+missing grant shows as a 500 and "permission denied" in the app's log.  TAP output, prefixed "web: ".
 """
 import os
 import sys
@@ -94,6 +94,18 @@ def main():
     r = admin.call("POST", f"/api/v1/outbox/{o2}/discard", {"reason": "test"})
     ok(r.status == 200 and psql(f"SELECT state FROM spoolman_outbox WHERE id = {o2}") == "discarded",
        "web: discard an outbox row (outbox_discard)", r)
+    # Two location updates Spoolman refused, written as the worker would.
+    l1 = psql("INSERT INTO spool_patches (spool_id, location, reason, state, attempts, last_error) VALUES "
+              "(31, 'Shelf', 'left', 'needs_review', 3, 'test') RETURNING id")
+    l2 = psql("INSERT INTO spool_patches (spool_id, location, reason, state) VALUES "
+              "(32, 'Shelf', 'left', 'needs_review') RETURNING id")
+    expect(admin.call("GET", "/api/v1/location-updates"), 200, "list the location updates")
+    r = admin.call("POST", f"/api/v1/location-updates/{l1}/retry", {})
+    ok(r.status == 200 and psql(f"SELECT state || ' ' || attempts FROM spool_patches WHERE id = {l1}")
+       == "pending 0", "web: retry a location update (spool_patch_retry)", r)
+    r = admin.call("POST", f"/api/v1/location-updates/{l2}/discard", {"reason": "test"})
+    ok(r.status == 200 and psql(f"SELECT state FROM spool_patches WHERE id = {l2}") == "discarded",
+       "web: discard a location update (spool_patch_discard)", r)
     expect(admin.call("DELETE", f"/api/v1/printers/{pid}"), 409, "a printer with prints stays")
     expect(admin.call("DELETE", f"/api/v1/printers/{pid2}"), 204, "delete a printer without prints")
     expect(admin.call("GET", "/api/v1/health"), 200, "health")

@@ -122,6 +122,11 @@ web sequence spoolman_claim_seq USAGE f
 web sequence worker_lease_token_seq USAGE f
 web function outbox_retry(bigint) EXECUTE t
 web function outbox_discard(bigint,text) EXECUTE t
+web table spool_patches SELECT t
+web table spool_patches UPDATE f
+web table spool_patches DELETE f
+web function spool_patch_retry(bigint) EXECUTE t
+web function spool_patch_discard(bigint,text) EXECUTE t
 web function lease_acquire(bigint,text,interval) EXECUTE f
 web function lease_assert(bigint,bigint) EXECUTE f
 web function visible_printers(bigint) EXECUTE t
@@ -163,6 +168,8 @@ worker function lease_acquire(bigint,text,interval) EXECUTE t
 worker function lease_assert(bigint,bigint) EXECUTE t
 worker function outbox_retry(bigint) EXECUTE f
 worker function outbox_discard(bigint,text) EXECUTE f
+worker function spool_patch_retry(bigint) EXECUTE f
+worker function spool_patch_discard(bigint,text) EXECUTE f
 worker function user_printer_level(bigint,bigint) EXECUTE f
 worker schema public CREATE f
 worker database CURRENT TEMPORARY f

@@ -18,7 +18,7 @@ import { poll } from './lib/wait.mjs';
 import { login, trayLabel } from './lib/pages.mjs';
 import { takeScreenshots } from './lib/screenshots.mjs';
 import { testDashboard, testDialogKeyboard, testMapByQr, testMapBySearch } from './cases/trays.mjs';
-import { testAdmin, testHistory, testUsage } from './cases/pages.mjs';
+import { testAdmin, testHistory, testLocationReview, testUsage } from './cases/pages.mjs';
 import { testColourSchemes, testServiceWorker } from './cases/pwa.mjs';
 import { testHostileNames, testLogout, testPhoneLongNames, testPhoneWidth } from './cases/safety.mjs';
 
@@ -131,6 +131,7 @@ async function main()
 	await step('history and print page', testHistory);
 	await step('usage page', testUsage);
 	await step('admin page', testAdmin);
+	await step('admin page: refused location updates', testLocationReview);
 	await step('service worker, manifest, offline', testServiceWorker);
 	await step('light and dark colour schemes', testColourSchemes);
 	if (process.env.SCREENSHOTS_DIR)

@@ -122,6 +122,9 @@ make_state(void)
 	    "(9, 10, 'needs_review', 'HTTP 404', now() - interval '1 day')", 0, NULL);
 	wt_sql(app, "INSERT INTO spoolman_outbox (spool_id, use_mm, state, done_at, resolution, created_at) VALUES "
 	    "(9, 10, 'done', now(), 'response', now() - interval '2 days')", 0, NULL);
+	wt_sql(app, "DELETE FROM spool_patches", 0, NULL);
+	wt_sql(app, "INSERT INTO spool_patches (spool_id, location, reason, state) VALUES (9, 'Shelf', 'left', "
+	    "'needs_review'), (9, 'Shelf', 'left', 'needs_review'), (9, 'Shelf', 'left', 'superseded')", 0, NULL);
 	/* Workers: w1 alive, w2 silent for 5 minutes; each says one printer is connected. */
 	wt_sql(app, "INSERT INTO worker_heartbeats (worker_id, seen_at) VALUES ('w1', now()), "
 	    "('w2', now() - interval '5 minutes')", 0, NULL);
@@ -154,6 +157,7 @@ START_TEST(db_figures)
 	age = value(t, "spoolkeeper_outbox_oldest_age_seconds");
 	ck_assert_msg(age >= 100 && age < 160, "oldest age %g, want about 100 s", age);
 	expect(t, "spoolkeeper_outbox_needs_review", 1);
+	expect(t, "spoolkeeper_location_updates_needs_review", 2);
 	expect(t, "spoolkeeper_mqtt_connects_total", 7);
 	expect(t, "spoolkeeper_mqtt_reconnects_total", 2);
 	expect(t, "spoolkeeper_mqtt_disconnects_total", 1);

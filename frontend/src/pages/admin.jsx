@@ -1,4 +1,4 @@
-// pages/admin.jsx: the admin page: users, printers, Spoolman, notification and RFID settings, the outbox review.
+// pages/admin.jsx: the admin page: users, printers, Spoolman, notification and RFID settings, the outbox and location reviews.
 import { useEffect } from 'preact/hooks';
 import { api } from '../api.js';
 import { useAsync, useTitle } from '../ui.jsx';
@@ -8,6 +8,7 @@ import { SpoolmanSection } from './admin_spoolman.jsx';
 import { WebhookSection } from './admin_webhook.jsx';
 import { RfidSection } from './admin_rfid.jsx';
 import { OutboxSection } from './admin_outbox.jsx';
+import { LocationSection } from './admin_locations.jsx';
 
 /** AdminPage: admins only (the router shows "not found" to members; the API refuses them anyway). */
 export function AdminPage({ user }) {
@@ -28,6 +29,7 @@ export function AdminPage({ user }) {
 			<nav aria-label="Admin sections" class="subnav">
 				<a href="#users">Users</a> <a href="#printers">Printers</a> <a href="#spoolman">Spoolman</a>
 				{' '}<a href="#webhook">Notifications</a> <a href="#rfid">RFID</a> <a href="#outbox">Outbox</a>
+				{' '}<a href="#locations">Locations</a>
 			</nav>
 			<UsersSection me={user} />
 			<PrintersSection />
@@ -35,6 +37,7 @@ export function AdminPage({ user }) {
 			<WebhookSection settings={settings} />
 			<RfidSection settings={settings} />
 			<OutboxSection />
+			<LocationSection />
 		</div>
 	);
 }

@@ -1,7 +1,7 @@
 // cases/pages.mjs: the history, a print, usage and admin pages (browser.test.mjs runs them in order).
-import { S, WAIT_S } from '../lib/context.mjs';
+import { S, SPOOLMAN_URL, WAIT_S } from '../lib/context.mjs';
 import { must } from '../lib/api.mjs';
-import { check } from '../lib/tap.mjs';
+import { check, skip } from '../lib/tap.mjs';
 import { poll } from '../lib/wait.mjs';
 import { nav, rendered } from '../lib/pages.mjs';
 
@@ -141,7 +141,8 @@ export async function testAdmin()
 
 	page.on('request', count);
 	S.urls.admin = await nav(page, 'Admin');
-	for (const h of ['Users', 'Printers', 'Spoolman', 'Notifications', 'RFID and locations', 'Outbox'])
+	for (const h of ['Users', 'Printers', 'Spoolman', 'Notifications', 'RFID and locations', 'Outbox',
+	    'Location updates'])
 		check(await page.getByRole('heading', { name: h, exact: true }).first().isVisible().catch(() => false),
 		    `the admin page has the section "${h}"`);
 	await page.locator('#rf-field').waitFor({ timeout: 10000 }).catch(() => {});
@@ -168,4 +169,78 @@ export async function testAdmin()
 	check(await hook.inputValue() === 'https://unsaved.example/hook',
 	    'an unsaved webhook URL is still there after the RFID section saved');
 	await hook.fill(before);
+}
+
+/* fault(rule): sets the Spoolman stand-in's fault rules (mode "none" clears them). */
+async function fault(rule)
+{
+	const r = await fetch(`${SPOOLMAN_URL}/_control/fault`, { method: 'POST', body: JSON.stringify(rule) });
+	if (!r.ok)
+		throw new Error(`stand-in /_control/fault: HTTP ${r.status}`);
+}
+
+/* refused(spool, n): waits until n location updates of spool are in needs_review; returns them, oldest first. */
+async function refused(spool, n)
+{
+	return poll(`${n} refused location update(s) of spool #${spool}`, async () => {
+		const rows = must(await S.api.get('/api/v1/location-updates?state=needs_review'), 200,
+		    'GET location-updates').rows.filter((r) => r.spool_id === spool);
+		return rows.length >= n ? rows : null;
+	}, 60000);
+}
+
+/*
+ * testLocationReview(): Spoolman refuses the locations of spool A (a 404 from the stand-in) as it leaves its tray
+ * and comes back: both wait in "Location updates".  The older one offers only Discard (the spool moved since) and
+ * is discarded with a reason; the latest is sent again once Spoolman takes it, and the stand-in has it.
+ */
+export async function testLocationReview()
+{
+	if (!SPOOLMAN_URL) {
+		skip('location updates review', 'no Spoolman stand-in URL');
+		return;
+	}
+	const page = S.page, spool = S.spoolA.id, path = `/api/v1/printers/${S.printer.id}/trays/${S.trayA.tray}`;
+	await fault({ mode: '404', path_regex: `/spool/${spool}$`, method: 'PATCH' });
+	try {
+		must(await S.api.send('PUT', path, { spool_id: null }), 200, 'empty tray A');
+		await refused(spool, 1);
+		must(await S.api.send('PUT', path, { spool_id: spool }), 200, 'spool A back in tray A');
+	} finally {
+		await refused(spool, 2).catch(() => null);
+		await fault({ mode: 'none' });
+	}
+	const [older, latest] = (await refused(spool, 2)).slice(-2);
+	check(older.later && !latest.later && latest.location !== null,
+	    'the refused updates say which is the latest of the spool', JSON.stringify([older, latest]));
+
+	await page.goto(S.urls.admin);
+	const sec = page.locator('section#locations');
+	await sec.getByRole('button', { name: `Discard location update ${older.id}` }).waitFor({ timeout: 10000 });
+	check(await sec.getByRole('button', { name: `Retry location update ${older.id}` }).count() === 0,
+	    'the older refused update offers no Retry (the spool moved since)');
+	await sec.getByRole('button', { name: `Discard location update ${older.id}` }).click();
+	const dialog = page.getByRole('dialog');
+	await dialog.getByLabel('Reason').fill('superseded by the tray change after it');
+	await dialog.getByRole('button', { name: 'Discard location update' }).click();
+	const gone = await sec.getByText(`Location update ${older.id} discarded.`).waitFor({ timeout: 10000 })
+	    .then(() => true, () => false);
+	check(gone, 'Discard with a reason: the section says it was discarded');
+	await sec.getByRole('button', { name: `Retry location update ${latest.id}` }).click();
+	const again = await sec.getByText(`Location update ${latest.id} will be sent again.`).waitFor({ timeout: 10000 })
+	    .then(() => true, () => false);
+	check(again, 'Retry on the latest: the section says it will be sent again');
+	const sent = await poll(`location update ${latest.id} to be sent`, async () => {
+		const rows = must(await S.api.get('/api/v1/location-updates?state=done,discarded&limit=200'), 200,
+		    'GET location-updates').rows;
+		const d = rows.find((r) => r.id === latest.id && r.state === 'done');
+		const x = rows.find((r) => r.id === older.id && r.state === 'discarded');
+		return d && x ? x : null;
+	}, 60000).catch(() => null);
+	check(sent && sent.last_error.includes('superseded by the tray change after it'),
+	    'the latest is sent, the older one discarded with who and why', sent && sent.last_error);
+	const state = await (await fetch(`${SPOOLMAN_URL}/_control/state`)).json();
+	const inSpoolman = (state.spools || []).find((s) => s.id === spool);
+	check(inSpoolman && inSpoolman.location === latest.location,
+	    `Spoolman has spool #${spool} at "${latest.location}"`, inSpoolman && inSpoolman.location);
 }

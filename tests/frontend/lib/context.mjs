@@ -3,6 +3,8 @@
 export const URL = process.env.BROWSER_URL;
 export const USER = process.env.BROWSER_USER;
 export const PASSWORD = process.env.BROWSER_PASSWORD;
+/* The Spoolman stand-in's base URL (its /_control API injects faults), or undefined. */
+export const SPOOLMAN_URL = process.env.BROWSER_SPOOLMAN_URL || undefined;
 /* How long to wait for the demo print to run and charge filament (seconds). */
 export const WAIT_S = Number(process.env.BROWSER_TIMEOUT_S || 240);
 /* The two halves of the hostile name: printer names are limited to 64 characters, and the whole is 67. */
