@@ -33,6 +33,12 @@ int	cmd_setup_token(int argc, char *argv[]);
 int	cmd_doctor(int argc, char *argv[]);
 
 /*
+ * spoolkeeper outbox hold (docs/operations.md, "Backup and restore"): every pending or inflight use waits for an
+ * admin's review; refused while a worker is alive unless --force.  0 done, 1 runtime error, 2 usage error.
+ */
+int	cmd_outbox(int argc, char *argv[]);
+
+/*
  * Opens the database of conf_database() for subcommand `cmd`; on failure prints one "spoolkeeper: ..." line and
  * returns -1.  Defined in spoolkeeper.c.
  */

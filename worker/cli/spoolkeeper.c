@@ -27,6 +27,7 @@ static const struct cli_command commands[] = {
 	  "  spoolkeeper user list" },
 	{ "setup-token", cmd_setup_token, "setup-token [--ttl-hours N]" },
 	{ "doctor", cmd_doctor, "doctor [--printer NAME|ID] [--cafile PATH] [--timeout SECONDS] [--json]" },
+	{ "outbox", cmd_outbox, "outbox hold [--reason TEXT] [--force]" },
 };
 
 int
