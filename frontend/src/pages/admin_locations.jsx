@@ -9,8 +9,8 @@ const LOCATIONS = {
 	title: 'Location updates',
 	path: '/location-updates',
 	noun: 'location update',
-	intro: (o) => 'Where a spool is, written to its Spoolman location as it enters or leaves a tray. Spoolman ' +
-		'refused those to review; only the latest of a spool can be sent again.' +
+	intro: (o) => 'Each spool\'s Spoolman location, written as it enters or leaves a tray. Updates Spoolman ' +
+		'refused wait here for review; only the latest of a spool can be sent again.' +
 		(o ? ` Open now: ${o.pending} waiting, ${o.needs_review} to review.` : ''),
 	views: [
 		['needs_review', 'Needs review'],
