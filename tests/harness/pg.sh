@@ -82,6 +82,7 @@ full_page_writes = off
 max_connections = 60
 shared_buffers = 32MB
 log_min_messages = warning
+autovacuum_naptime = 10s		# as production is advised (docs/operations.md): the fleet bench measures it
 EOF
 	tries=0
 	while :; do

@@ -312,6 +312,7 @@ stack_pg_start()
 			echo "unix_socket_directories = '$_sock'"
 			echo "max_connections = 50"
 			echo "log_min_messages = warning"
+			echo "autovacuum_naptime = 10s		# the outbox churns: docs/operations.md"
 			[ -z "${STACK_PG_FAST:-}" ] || printf '%s\n' "fsync = off" "synchronous_commit = off"
 		} >>"$_data/postgresql.conf"
 	fi
