@@ -66,6 +66,12 @@ PORTABLE_TESTS := gcode gcode_num gcode_premove samples
 PORTABLE_BIN := $(PORTABLE_TESTS:%=$(BUILD)/tests/check_portable_%)
 PORTABLE_OBJ := $(BUILD)/portable/gcode.o
 
+# The threaded paths (analyze's reader parsing ahead, plan_dump_json()'s second writer) under ThreadSanitizer:
+# these unit tests and everything they link built with -fsanitize=thread (not with SAN=1: the two cannot mix).
+TSAN_TESTS := samples plan_json gcode_premove
+TSAN_BIN := $(if $(SAN),,$(TSAN_TESTS:%=$(BUILD)/tests/check_tsan_%))
+TSAN_DEPS := $(COMMON_SRC) $(UNIT_HELPER_SRC) $(wildcard tests/harness/*.c)
+
 # Database tests (Check), run by tests/db/ against a throwaway cluster, not with the unit tests.
 DB_TEST_SRC := $(wildcard tests/db/check_*.c)
 DB_TEST_BIN := $(DB_TEST_SRC:tests/db/%.c=$(BUILD)/tests/db/%)
@@ -139,7 +145,7 @@ stop:
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: all $(UNIT_BIN) $(PORTABLE_BIN) $(DB_TEST_BIN) $(WORKER_TEST_BIN) $(WEB_TEST_BIN) headers
+check: all $(UNIT_BIN) $(PORTABLE_BIN) $(TSAN_BIN) $(DB_TEST_BIN) $(WORKER_TEST_BIN) $(WEB_TEST_BIN) headers
 	@BUILD=$(BUILD) SAN=$(SAN) sh tests/run.sh
 
 $(BUILD)/%.o: %.c
@@ -193,6 +199,11 @@ $(PORTABLE_BIN): $(BUILD)/tests/check_portable_%: $(BUILD)/tests/unit/check_%.o 
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(PORTABLE_OBJ) $(UNIT_HELPER_OBJ) $(HARNESS_LIB) $(COMMON_LIB) $(PKG_LIBS) \
 	    $(CHECK_LIBS)
+
+$(TSAN_BIN): $(BUILD)/tests/check_tsan_%: tests/unit/check_%.c $(TSAN_DEPS) $(wildcard common/*.h)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O1 -g -fsanitize=thread $(WARN) $(ERRFLAG) $(CPPFLAGS) $(PKG_CFLAGS) -pthread -o $@ $< \
+	    $(TSAN_DEPS) $(PKG_LIBS) $(CHECK_LIBS)
 
 $(BUILD)/tests/db/check_%: $(BUILD)/tests/db/check_%.o $(HARNESS_LIB) $(WORKER_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)

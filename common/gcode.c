@@ -549,7 +549,7 @@ static int
 arc_move(struct gcode *g, const char *s, const char *end, char *err)
 {
 	struct move	m;
-	int64_t		de;
+	int64_t		de = 0;		/* set below: same_views() implies !skipping() */
 	int		xy, z, same;
 
 	if (move_words(g, s, end, &m, err) == -1)

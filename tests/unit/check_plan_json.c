@@ -30,10 +30,31 @@ long_plan(int nlayers)
 	return p;
 }
 
-/* Hundreds of KB of output, written through the 64 KiB buffer: the same bytes as json_dumps(). */
+/* A plan of one layer and n progress marks (the percent goes back and forth). */
+static struct plan *
+many_marks(int n)
+{
+	struct gcode	*g = gcode_new(NULL);
+	struct plan	*p = plan_new();
+	char		 line[64], err[ERRBUF_LEN];
+	int		 i, len;
+
+	for (i = 0; i < n; i++) {
+		len = snprintf(line, sizeof(line), "M73 P%d\nT0\nG1 X%d E0.5\n", i % 2, i);
+		ck_assert_msg(gcode_feed(g, line, (size_t)len, err) == 0, "%s", err);
+	}
+	ck_assert_msg(gcode_finish(g, p, err) == 0, "%s", err);
+	gcode_free(g);
+	return p;
+}
+
+/*
+ * Hundreds of KB of output, written through the 64 KiB buffer and, for a long plan, by two threads (split in the
+ * layers, or with the marks the larger part): the same bytes as json_dumps().
+ */
 START_TEST(same_document_as_plan_to_json)
 {
-	static const int	 sizes[] = { 0, 1, 300, 20000 };
+	static const int	 sizes[] = { 0, 1, 300, 20000, -6000 };	/* < 0: that many marks */
 	struct plan		*p;
 	json_t			*j;
 	char			*want, *got;
@@ -41,7 +62,9 @@ START_TEST(same_document_as_plan_to_json)
 	FILE			*f;
 
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		p = long_plan(sizes[i]);
+		p = sizes[i] < 0 ? many_marks(-sizes[i]) : long_plan(sizes[i]);
+		if (sizes[i] < 0)
+			ck_assert_uint_eq(p->nmarks, (size_t)-sizes[i]);
 		j = plan_to_json(p, "long \"name\".gcode");
 		ck_assert_ptr_nonnull(want = json_dumps(j, JSON_COMPACT |
 		    JSON_REAL_PRECISION(12)));
