@@ -14,6 +14,7 @@
 
 #define READ_CHUNK	(256 * 1024)	/* one read() of plain gcode, one ring slot */
 #define RING_SLOTS	4
+#define PAGE_ALIGN	4096		/* read() copies page-aligned pages faster into page-aligned slots */
 
 /*
  * A ring of fixed buffers between a reader thread (read() or inflating with
@@ -254,7 +255,7 @@ stream_piped(int fd, struct threemf *z, const char *member, struct gcode *g,
 	pthread_cond_init(&r.freed, NULL);
 	atomic_init(&r.hurry, 0);
 	for (i = 0; i < RING_SLOTS; i++) {
-		r.buf[i] = xmalloc(READ_CHUNK);
+		r.buf[i] = xaligned_alloc(PAGE_ALIGN, READ_CHUNK);
 		r.moves[i] = gcode_moves_new(READ_CHUNK);
 	}
 	if (pthread_create(&tid, NULL, reader, &r) != 0) {

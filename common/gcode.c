@@ -414,13 +414,16 @@ far_pos(int64_t v)
  * Applies a move to one view of the machine and returns its signed E in
  * *de; *moved_xy and *moved_z tell whether the head moved.  With commit 0
  * the positions stay as they were (a ;VG1 stand-in the printer never runs).
- * Relies on move_words() leaving v[i] at 0 for a word not given.
+ * A twin (or NULL) gets the new positions too: stored from registers, they
+ * spare the stall of copying the view right after these stores.  Relies on
+ * move_words() leaving v[i] at 0 for a word not given.
  */
 static inline int
 apply_move(struct gcode *g, struct gcode_axes *a, const struct move *m,
-    int commit, int64_t *de, int *moved_xy, int *moved_z, char *err)
+    int commit, struct gcode_axes *twin, int64_t *de, int *moved_xy,
+    int *moved_z, char *err)
 {
-	int64_t	x, y, z, d;
+	int64_t	x, y, z, d, e;
 
 	x = m->v[AX_X] + (a->rel_xyz || !HAS(m, AX_X) ? a->pos[AX_X] : 0);
 	y = m->v[AX_Y] + (a->rel_xyz || !HAS(m, AX_Y) ? a->pos[AX_Y] : 0);
@@ -438,10 +441,17 @@ apply_move(struct gcode *g, struct gcode_axes *a, const struct move *m,
 	if (far_pos(x) | far_pos(y) | far_pos(z) | far_pos(a->pos[AX_E] + d))
 		return errbuf_set(err, "line %zu: position beyond %g mm",
 		    g->lineno, GCODE_MAX_POS);
+	e = a->pos[AX_E] + d;
 	a->pos[AX_X] = x;
 	a->pos[AX_Y] = y;
 	a->pos[AX_Z] = z;
-	a->pos[AX_E] += d;
+	a->pos[AX_E] = e;
+	if (twin != NULL) {
+		twin->pos[AX_X] = x;
+		twin->pos[AX_Y] = y;
+		twin->pos[AX_Z] = z;
+		twin->pos[AX_E] = e;
+	}
 	return 0;
 }
 
@@ -512,21 +522,23 @@ run_linear(struct gcode *g, const struct move *m, int virtual, char *err)
 	int	xy, z;
 
 	if (!virtual && same_views(g)) {
-		if (apply_move(g, &g->phys, m, 1, &de, &xy, &z, err) == -1)
+		/* The views are equal but for the positions this move sets. */
+		if (apply_move(g, &g->phys, m, 1, &g->slic, &de, &xy, &z,
+		    err) == -1)
 			return -1;
-		g->slic = g->phys;
 		add(g, g->phys.tool, de, 0);
 		slicer_move(g, de, xy, z, 0);
 		return 0;
 	}
 	if (!skipping(g)) {
-		if (apply_move(g, &g->phys, m, !virtual, &de, &xy, &z, err))
+		if (apply_move(g, &g->phys, m, !virtual, NULL, &de, &xy, &z,
+		    err))
 			return -1;
 		if (!virtual || (g->in_vflush && de > 0))
 			add(g, g->phys.tool, de, 0);
 	}
 	g->diverged = 1;
-	if (apply_move(g, &g->slic, m, 1, &de, &xy, &z, err) == -1)
+	if (apply_move(g, &g->slic, m, 1, NULL, &de, &xy, &z, err) == -1)
 		return -1;
 	slicer_move(g, de, xy, z, virtual);
 	return 0;
@@ -556,13 +568,13 @@ arc_move(struct gcode *g, const char *s, const char *end, char *err)
 		return -1;
 	same = same_views(g);
 	if (!skipping(g)) {
-		if (apply_move(g, &g->phys, &m, 1, &de, &xy, &z, err) == -1)
+		if (apply_move(g, &g->phys, &m, 1, same ? &g->slic : NULL, &de,
+		    &xy, &z, err) == -1)
 			return -1;
 		add(g, g->phys.tool, de, 0);
 	}
-	if (same)
-		g->slic = g->phys;
-	else if (apply_move(g, &g->slic, &m, 1, &de, &xy, &z, err) == -1)
+	if (!same && apply_move(g, &g->slic, &m, 1, NULL, &de, &xy, &z,
+	    err) == -1)
 		return -1;
 	if (de != 0)
 		add(g, g->slic.tool, 0, (double)de / GCODE_UNIT);

@@ -53,3 +53,13 @@ xstrdup(const char *s)
 
 	return memcpy(xmalloc(len), s, len);
 }
+
+void *
+xaligned_alloc(size_t align, size_t size)
+{
+	void *p = aligned_alloc(align, size ? size : align);
+
+	if (p == NULL)
+		oom(size);
+	return p;
+}

@@ -10,4 +10,7 @@ void	*xcalloc(size_t n, size_t size);
 void	*xreallocarray(void *p, size_t n, size_t size);
 char	*xstrdup(const char *s);
 
+/* Memory aligned to align (a power of two; size a multiple of it), freed with free(), or aborts. */
+void	*xaligned_alloc(size_t align, size_t size);
+
 #endif
