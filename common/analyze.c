@@ -32,6 +32,7 @@ struct ring {
 	size_t		 len[RING_SLOTS];
 	struct gcode_moves *moves[RING_SLOTS];	/* parsed ahead in buf */
 	atomic_int	 hurry;		/* the parser waits: stop parsing ahead */
+	int		 premove;	/* parse moves ahead (not for gcode_opts.reference) */
 	int		 mid_line;	/* the last slot filled ends inside a line */
 	unsigned	 head;		/* slots filled so far */
 	unsigned	 tail;		/* slots parsed so far */
@@ -122,7 +123,9 @@ ring_put(struct ring *r, size_t len)
 {
 	unsigned k = r->head % RING_SLOTS;
 
-	gcode_premove(r->moves[k], r->buf[k], len, r->mid_line, &r->hurry);
+	if (r->premove)
+		gcode_premove(r->moves[k], r->buf[k], len, r->mid_line,
+		    &r->hurry);
 	r->mid_line = len > 0 && r->buf[k][len - 1] != '\n';
 	pthread_mutex_lock(&r->mu);
 	r->len[k] = len;
@@ -211,7 +214,7 @@ ring_next(struct ring *r, const char **buf, size_t *len,
 	if ((more = r->tail != r->head)) {
 		*buf = r->buf[r->tail % RING_SLOTS];
 		*len = r->len[r->tail % RING_SLOTS];
-		*moves = r->moves[r->tail % RING_SLOTS];
+		*moves = r->premove ? r->moves[r->tail % RING_SLOTS] : NULL;
 	}
 	pthread_mutex_unlock(&r->mu);
 	return more;
@@ -230,14 +233,15 @@ ring_release(struct ring *r, int quit)
 
 /*
  * Feeds g from fd (plain gcode) or from member of z while a second thread
- * reads or inflates the next pieces.  The first error in file order wins,
+ * reads or inflates the next pieces, and with premove set parses their
+ * moves ahead.  The first error in file order wins,
  * as it would sequentially: a parse error in a piece comes before a read
  * error after it.  Returns 0, -1 with err set, or 1 (err untouched) when
  * no thread could be started and the caller must stream sequentially.
  */
 static int
-stream_piped(int fd, struct threemf *z, const char *member, struct gcode *g,
-    char *err)
+stream_piped(int fd, struct threemf *z, const char *member, int premove,
+    struct gcode *g, char *err)
 {
 	struct ring			 r;
 	pthread_t			 tid;
@@ -250,13 +254,14 @@ stream_piped(int fd, struct threemf *z, const char *member, struct gcode *g,
 	r.fd = fd;
 	r.z = z;
 	r.member = member;
+	r.premove = premove;
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.filled, NULL);
 	pthread_cond_init(&r.freed, NULL);
 	atomic_init(&r.hurry, 0);
 	for (i = 0; i < RING_SLOTS; i++) {
 		r.buf[i] = xaligned_alloc(PAGE_ALIGN, READ_CHUNK);
-		r.moves[i] = gcode_moves_new(READ_CHUNK);
+		r.moves[i] = premove ? gcode_moves_new(READ_CHUNK) : NULL;
 	}
 	if (pthread_create(&tid, NULL, reader, &r) != 0) {
 		rc = 1;
@@ -292,7 +297,8 @@ analyze_zip(const char *path, const struct analyze_opts *opts,
 	if (threemf_pick_plate(z, opts->plate, opts->member, p->member,
 	    &p->plate, err) == -1)
 		goto out;
-	if ((rc = stream_piped(-1, z, p->member, g, err)) == 1)
+	if ((rc = stream_piped(-1, z, p->member, !opts->gcode.reference, g,
+	    err)) == 1)
 		rc = threemf_stream(z, p->member, sink, g, err);
 	if (rc == -1)
 		goto out;
@@ -305,11 +311,13 @@ out:
 }
 
 static int
-analyze_plain(int fd, struct gcode *g, struct plan *p, char *err)
+analyze_plain(int fd, const struct analyze_opts *opts, struct gcode *g,
+    struct plan *p, char *err)
 {
 	int rc;
 
-	if ((rc = stream_piped(fd, NULL, NULL, g, err)) == 1)
+	if ((rc = stream_piped(fd, NULL, NULL, !opts->gcode.reference, g,
+	    err)) == 1)
 		rc = stream_plain(fd, g, err);
 	if (rc == -1)
 		return -1;
@@ -344,7 +352,7 @@ analyze_path(const char *path, const struct analyze_opts *opts,
 	} else if (opts->plate > 1 || opts->member != NULL)
 		rc = errbuf_set(err, "plain gcode has no plates to choose from");
 	else
-		rc = analyze_plain(fd, g, p, err);
+		rc = analyze_plain(fd, opts, g, p, err);
 	if (fd != -1)
 		close(fd);
 	gcode_free(g);

@@ -32,8 +32,10 @@ h_location_list(struct ctx *c)
 }
 
 /* Retry only takes the latest row of a spool (spool_patch_retry()); why not, when a later one exists. */
+static const char *const location_takes[] = { "needs_review", NULL };
+
 static const struct review_kind location_kind = {
-	"location update", "needs_review rows", "location", location_row_sql,
+	"location update", "needs_review rows", location_takes, "location", location_row_sql,
 	"SELECT p.state, spool_patch_retry(p.id), CASE WHEN p.state = 'needs_review' AND EXISTS (SELECT 1 "
 	"    FROM spool_patches n WHERE n.spool_id = p.spool_id AND n.id > p.id) THEN 'spool ' || p.spool_id || "
 	"    ' has changed place since; only its latest location update can be sent again' END "

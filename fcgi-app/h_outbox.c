@@ -35,8 +35,10 @@ h_outbox_list(struct ctx *c)
 	review_list(c, outbox_states, "pending,inflight,needs_review", outbox_list_sql);
 }
 
+static const char *const outbox_takes[] = { "pending", "needs_review", NULL };
+
 static const struct review_kind outbox_kind = {
-	"outbox row", "pending and needs_review rows", "use", outbox_row_sql,
+	"outbox row", "pending and needs_review rows", outbox_takes, "use", outbox_row_sql,
 	"SELECT o.state, outbox_retry(o.id), NULL FROM spoolman_outbox o WHERE o.id = $1::bigint",
 	"SELECT o.state, outbox_discard(o.id, 'discarded by ' || $3::text || ': ' || $2::text || "
 	"    coalesce(' (last error: ' || o.last_error || ')', '')), NULL FROM spoolman_outbox o WHERE o.id = $1::bigint"

@@ -32,6 +32,18 @@ review_list(struct ctx *c, const char *const *states, const char *def, const cha
 		http_reply_json(c->res, 200, j);
 }
 
+/* True when the kind's actions take rows in state. */
+static int
+takes(const struct review_kind *k, const char *state)
+{
+	const char *const *t;
+
+	for (t = k->takes; *t != NULL; t++)
+		if (strcmp(*t, state) == 0)
+			return 1;
+	return 0;
+}
+
 /* Runs sql with params and answers as review_retry() says. */
 static void
 act(struct ctx *c, const struct review_kind *k, const char *what, const char *sql, int nparams,
@@ -60,7 +72,7 @@ act(struct ctx *c, const struct review_kind *k, const char *what, const char *sq
 			ctx_fail(c, 409, "conflict", "%s %lld: %s", k->noun, c->id[0], why);
 		else
 			ctx_fail(c, 409, "conflict", "%s %lld is %s%s; only %s can be %s", k->noun, c->id[0], state,
-			    strstr(k->allowed, state) != NULL ? " (its state changed meanwhile)" : "", k->allowed, what);
+			    takes(k, state) ? " (its state changed meanwhile)" : "", k->allowed, what);
 		return;
 	}
 	ctx_log(c, "%s %lld (was %s) %s", k->noun, c->id[0], state, what);

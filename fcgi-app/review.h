@@ -12,6 +12,7 @@
 struct review_kind {
 	const char	*noun;		/* "outbox row": for messages */
 	const char	*allowed;	/* "pending and needs_review rows": which rows the actions take */
+	const char *const *takes;	/* their states, NULL-terminated: { "pending", "needs_review", NULL } */
 	const char	*subject;	/* "use": what a discarded row would have sent, for messages */
 	const char	*row_sql;	/* $1 the id: the row as one JSON value */
 	const char	*retry_sql;

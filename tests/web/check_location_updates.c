@@ -1,8 +1,11 @@
 /* check_location_updates.c: handler tests of the location updates Spoolman refused: the list, retry and discard. */
 #include <check.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "webtest.h"
 #include "../harness/ckrun.h"
@@ -212,11 +215,78 @@ START_TEST(test_discard)
 }
 END_TEST
 
+/* Runs sql on conn and checks that it succeeded. */
+static void
+exec_ok(PGconn *conn, const char *sql)
+{
+	PGresult *res = PQexec(conn, sql);
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s",
+	    sql, PQerrorMessage(conn));
+	PQclear(res);
+}
+
+/* The other admin's session: commits once a backend waits for the row lock it holds (at most 30 s). */
+static void *
+commit_when_waited(void *arg)
+{
+	PGconn		*conn = PQconnectdb(getenv("SK_TEST_DATABASE")), *other = arg;
+	PGresult	*res;
+	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
+	int		 i, waiting = 0;
+
+	for (i = 0; i < 3000 && !waiting; i++) {
+		res = PQexec(conn, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+		    "AND datname = current_database()");
+		waiting = PQresultStatus(res) == PGRES_TUPLES_OK && atoi(PQgetvalue(res, 0, 0)) > 0;
+		PQclear(res);
+		if (!waiting)
+			nanosleep(&ts, NULL);
+	}
+	PQfinish(conn);
+	res = PQexec(other, "COMMIT");
+	PQclear(res);
+	return (void *)(long)waiting;
+}
+
+/*
+ * Another admin discards the row while the retry waits for it: the retry reads the row as needs_review, a state it
+ * takes, but does nothing, and says that the state changed meanwhile.
+ */
+START_TEST(test_changed_meanwhile)
+{
+	PGconn		*other = PQconnectdb(getenv("SK_TEST_DATABASE"));
+	struct wt_reply	 r;
+	pthread_t	 tid;
+	char		 sql[160];
+	void		*waited;
+
+	ck_assert_msg(PQstatus(other) == CONNECTION_OK, "%s", PQerrorMessage(other));
+	exec_ok(other, "BEGIN");
+	snprintf(sql, sizeof(sql), "UPDATE spool_patches SET state = 'discarded', last_error = 'by the other admin' "
+	    "WHERE id = %lld", l_alone);
+	exec_ok(other, sql);
+	ck_assert_int_eq(pthread_create(&tid, NULL, commit_when_waited, other), 0);
+	r = post(&root, l_alone, "retry", NULL, 409);
+	pthread_join(tid, &waited);
+	PQfinish(other);
+	ck_assert_msg(waited != NULL, "the retry never waited for the row lock");
+	ck_assert_msg(strstr(wt_jstr(r.json, "detail"), "is needs_review (its state changed meanwhile)") != NULL,
+	    "%s", wt_jstr(r.json, "detail"));
+	wt_free(&r);
+	/* Once it has changed, the state shown is the new one, which retry does not take. */
+	r = post(&root, l_alone, "retry", NULL, 409);
+	ck_assert_msg(strstr(wt_jstr(r.json, "detail"), "is discarded; only needs_review rows") != NULL, "%s",
+	    wt_jstr(r.json, "detail"));
+	wt_free(&r);
+}
+END_TEST
+
 int
 main(void)
 {
 	Suite		*s = suite_create("web location updates");
-	const TTest *const tests[] = { test_list, test_retry, test_discard };
+	const TTest *const tests[] = { test_list, test_retry, test_discard, test_changed_meanwhile };
 	size_t		 i;
 
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
