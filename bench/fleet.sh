@@ -31,7 +31,8 @@
 #
 # Environment: BUILD (build), SAMPLE (a .gcode.3mf; default the 213-layer two-colour 4-cubes sample, two
 # filaments on most layers), COUNT (100), WINDOW (90), STAGGER (1), PERF=1 (perf record -g the worker for 10 s
-# inside the window and print where its time goes), KEEP=DIR (copy the logs, per-row latencies and perf.data
+# inside the window and print where its time goes), PGSS=1 (pg_stat_statements in the cluster: the statements
+# that took most of PostgreSQL's time in the window), KEEP=DIR (copy the logs, per-row latencies and perf.data
 # there).  Bounded: every wait has a deadline; the whole run takes about 4 minutes with the defaults (about 2 with
 # SAMPLE=../shared/samples/gcode/estampo_reference_P1S_BS2.5_2color_T0T3.gcode.3mf, 100 layers, whose window
 # is shortened to end before the prints do); a trap stops and removes everything it started.  Figures beside
@@ -51,6 +52,9 @@ COUNT=${COUNT:-100}
 WINDOW=${WINDOW:-90}
 STAGGER=${STAGGER:-1}
 PERF=${PERF:-0}
+PGSS=${PGSS:-0}
+[ "$PGSS" = 1 ] && export PG_CONF_EXTRA="shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track_planning = on"
 PREFIX=BENCH
 CODE=12345678
 NAME="Fleet bench; $(basename "$SAMPLE")"
@@ -195,6 +199,9 @@ q()
 }
 "$BIN" migrate >"$T/migrate.log" 2>&1 || die "migrate: $(cat "$T/migrate.log")"
 q "INSERT INTO settings (key, value) VALUES ('spoolman_url', '$SM')" >/dev/null || die "settings"
+if [ "$PGSS" = 1 ]; then
+	q "CREATE EXTENSION pg_stat_statements" >/dev/null || die "CREATE EXTENSION pg_stat_statements failed"
+fi
 
 t_setup=$(date +%s.%N)
 i=0
@@ -332,6 +339,7 @@ set -- $(counters)
 r0=$1 l0=$2 d0=$3
 sm0=$(sm_requests)
 q "SELECT now()" >"$T/w0.txt"
+[ "$PGSS" != 1 ] || q "SELECT pg_stat_statements_reset()" >/dev/null
 maxslice=0
 prev=$c0
 tprev=$w0
@@ -373,6 +381,13 @@ set -- $(counters)
 r1=$1 l1=$2 d1=$3
 sm1=$(sm_requests)
 q "SELECT now()" >"$T/w1.txt"
+if [ "$PGSS" = 1 ]; then
+	q "SELECT round(total_plan_time)::text || ' ms', round(total_exec_time)::text || ' ms', calls,
+	    round(((total_plan_time + total_exec_time) / greatest(calls, 1))::numeric, 3)::text || ' ms', rows,
+	    shared_blks_hit + shared_blks_read, left(regexp_replace(query, '\s+', ' ', 'g'), 150)
+	    FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$DB')
+	    ORDER BY total_plan_time + total_exec_time DESC LIMIT 15" >"$T/pgss.txt"
+fi
 hwm=$(status_kb "$WPID" VmHWM)
 rss=$(status_kb "$WPID" VmRSS)
 threads=$(status_kb "$WPID" Threads)
@@ -546,6 +561,11 @@ fi
 if [ "$werr" -gt 0 ]; then
 	echo "worker log, first error-looking lines:"
 	grep -i 'error\|fail\|dropped\|lost\|cannot' "$T/worker.log" | head -n 10 | sed 's/^/  /'
+fi
+if [ -s "$T/pgss.txt" ]; then
+	echo "pg_stat_statements in the window, most time first (planning, execution, calls, mean of both, rows," \
+	    "buffers, statement):"
+	sed 's/^/  /' "$T/pgss.txt"
 fi
 if [ -f "$T/perf.data" ]; then
 	echo "perf: the worker over 10 s of the window, all threads; self time by library:"

@@ -12,10 +12,15 @@
 #include "errbuf.h"
 #include "xmalloc.h"
 
-/* A statement prepared on this connection by db_exec_prepared(): its text, that text's hash, its name "sk_<n>". */
+/*
+ * A statement of db_exec_prepared() on this connection: its text, that text's hash, and the generation of its
+ * name "sk_<slot>_<gen>" (a new name once the server has refused to run the old one), prepared or not yet.
+ */
 struct prepared {
 	char		*sql;
 	unsigned long	 hash;
+	int		 gen;
+	int		 ready;
 };
 
 #define DB_MAX_PREPARED	64
@@ -25,7 +30,7 @@ struct db {
 	char		 sqlstate[DB_SQLSTATE_LEN];	/* of the last failure, "" if none */
 	char		 constraint[DB_NAME_LEN];
 	int		 errpos;
-	struct prepared	 prepared[DB_MAX_PREPARED];	/* slot i is statement "sk_<i>" */
+	struct prepared	 prepared[DB_MAX_PREPARED];
 	int		 nprepared;
 };
 
@@ -241,14 +246,41 @@ sql_hash(const char *s)
 	return h;
 }
 
+/* Drops the prepared statement name (an identifier we made) from the server; errors are ignored. */
+static void
+deallocate(struct db *db, const char *name)
+{
+	char sql[48];
+
+	snprintf(sql, sizeof(sql), "DEALLOCATE %s", name);
+	PQclear(PQexec(db->conn, sql));
+}
+
+/* Prepares statement p (slot i) under its current name, in name (32 bytes).  0 or -1 as db_exec(). */
+static int
+prepare(struct db *db, int i, int nparams, char *name, char *err)
+{
+	struct prepared	*p = &db->prepared[i];
+	PGresult	*res;
+
+	snprintf(name, 32, "sk_%d_%d", i, p->gen);
+	if (p->ready)
+		return 0;
+	res = PQprepare(db->conn, name, p->sql, nparams, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return finish(db, res, NULL, err);
+	PQclear(res);
+	p->ready = 1;
+	return 0;
+}
+
 int
 db_exec_prepared(struct db *db, const char *sql, int nparams, const char *const *params,
     struct db_result **resp, char *err)
 {
 	unsigned long	 h = sql_hash(sql);
-	char		 name[16];
-	int		 i;
-	PGresult	*res;
+	char		 name[32];
+	int		 i, rc;
 
 	if (resp != NULL)
 		*resp = NULL;
@@ -261,17 +293,32 @@ db_exec_prepared(struct db *db, const char *sql, int nparams, const char *const 
 	if (i == db->nprepared) {
 		if (i == DB_MAX_PREPARED)
 			return db_exec(db, sql, nparams, params, resp, err);
-		snprintf(name, sizeof(name), "sk_%d", i);
-		res = PQprepare(db->conn, name, sql, nparams, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			return finish(db, res, NULL, err);
-		PQclear(res);
 		db->prepared[i].sql = xstrdup(sql);
 		db->prepared[i].hash = h;
+		db->prepared[i].gen = 0;
+		db->prepared[i].ready = 0;
 		db->nprepared++;
 	}
-	snprintf(name, sizeof(name), "sk_%d", i);
-	return finish(db, PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0), resp, err);
+	if (prepare(db, i, nparams, name, err) == -1)
+		return -1;
+	rc = finish(db, PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0), resp, err);
+	/*
+	 * "cached plan must not change result type": a migration changed what the statement returns since it was
+	 * prepared.  It is prepared again under a new name, and run again at once unless a transaction has failed
+	 * with it (its caller then retries the transaction, which finds the new statement).
+	 */
+	if (rc == -1 && strcmp(db->sqlstate, "0A000") == 0) {
+		db->prepared[i].gen++;
+		db->prepared[i].ready = 0;
+		if (PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
+			deallocate(db, name);
+			clear_error(db);
+			if (prepare(db, i, nparams, name, err) == -1)
+				return -1;
+			rc = finish(db, PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0), resp, err);
+		}
+	}
+	return rc;
 }
 
 int

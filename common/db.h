@@ -63,8 +63,11 @@ int	 db_exec(struct db *, const char *sql, int nparams, const char *const *param
  * As db_exec(), through a prepared statement: the first call with a given SQL text prepares it on this connection
  * (PQprepare, named "sk_<n>"), later calls only execute it, which saves the server parsing and planning it
  * again.  Statements are matched by their text; up to 64 per connection, beyond that db_exec() is used.  A
- * reconnect (db_check()) forgets them and they are prepared again.  For programs that run the same statements
- * many times on one long-lived connection (the web app).  Same results and errors as db_exec().
+ * reconnect (db_check()) forgets them and they are prepared again.  When a migration has changed what a statement
+ * returns (SQLSTATE 0A000, "cached plan must not change result type"), it is prepared again and, outside a
+ * transaction, run again at once; inside one the error stands and the transaction's retry finds the new one.  For
+ * programs that run the same statements many times on long-lived connections (the web app, the worker).  Same
+ * results and errors as db_exec().
  */
 int	 db_exec_prepared(struct db *, const char *sql, int nparams, const char *const *params,
 	    struct db_result **resp, char *err) __attribute__((warn_unused_result));

@@ -20,5 +20,5 @@ conn_error_store(struct db *db, long long printer_id, const char *worker_id, con
 	const char	*p[4] = { pid, worker_id, kind, kind != NULL ? message : NULL };
 
 	snprintf(pid, sizeof(pid), "%lld", printer_id);
-	return db_exec(db, STORE_SQL, 4, p, NULL, err);
+	return db_exec_prepared(db, STORE_SQL, 4, p, NULL, err);
 }

@@ -111,7 +111,7 @@ drop(struct fleet *f, int i, int release, const char *why)
 	if (release) {
 		snprintf(pid, sizeof(pid), "%lld", mb->t->printer_id);
 		snprintf(tok, sizeof(tok), "%lld", mb->t->lease.token);
-		if (db_exec(f->db, "SELECT lease_release($1, $2)", 2, p, NULL,
+		if (db_exec_prepared(f->db, "SELECT lease_release($1, $2)", 2, p, NULL,
 		    err) == -1)
 			log_msg(LOGL_WARN, mb->t->printer_id, 0, "lease release: %s", err);
 	}
@@ -253,7 +253,7 @@ adopt(struct fleet *f, const struct printer_row *r, char *err)
 	if (access_code(f, r, mb.code) == -1)
 		return 0;
 	snprintf(pid, sizeof(pid), "%lld", r->id);
-	if (db_exec(f->db, "SELECT lease_acquire($1, $2, $3::interval)", 3, p,
+	if (db_exec_prepared(f->db, "SELECT lease_acquire($1, $2, $3::interval)", 3, p,
 	    &res, err) == -1)
 		goto fail;
 	if (db_result_int64(res, 0, 0, &token) == -1) {
@@ -299,7 +299,7 @@ renew(struct fleet *f, struct member *mb, char *err)
 
 	snprintf(pid, sizeof(pid), "%lld", mb->t->printer_id);
 	snprintf(tok, sizeof(tok), "%lld", mb->t->lease.token);
-	if (db_exec(f->db, "SELECT lease_renew($1, $2, $3::interval)", 3, p,
+	if (db_exec_prepared(f->db, "SELECT lease_renew($1, $2, $3::interval)", 3, p,
 	    &res, err) == -1)
 		return -1;
 	held = db_result_bool(res, 0, 0) == 1;
@@ -332,7 +332,7 @@ publish_counters(struct fleet *f, char *err)
 
 	if (json == NULL)
 		return errbuf_set(err, "counters: out of memory");
-	rc = db_exec(f->db, "INSERT INTO worker_metrics (worker_id, counters) VALUES ($1, $2::jsonb) "
+	rc = db_exec_prepared(f->db, "INSERT INTO worker_metrics (worker_id, counters) VALUES ($1, $2::jsonb) "
 	    "ON CONFLICT (worker_id) DO UPDATE SET counters = EXCLUDED.counters, updated_at = now()",
 	    2, p, NULL, err);
 	free(json);
@@ -348,7 +348,7 @@ heartbeat(struct fleet *f, char *err)
 	gethostname(host, sizeof(host) - 1);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	snprintf(n, sizeof(n), "%d", f->n);
-	if (db_exec(f->db, "INSERT INTO worker_heartbeats (worker_id, "
+	if (db_exec_prepared(f->db, "INSERT INTO worker_heartbeats (worker_id, "
 	    "hostname, pid, printers, seen_at) VALUES ($1, $2, $3::int, "
 	    "$4::int, now()) ON CONFLICT (worker_id) DO UPDATE SET hostname = "
 	    "EXCLUDED.hostname, pid = EXCLUDED.pid, printers = "
@@ -430,7 +430,7 @@ fleet_sync(struct fleet *f, time_t now, char *err)
 	int			 i, held;
 
 	(void)now;
-	if (db_exec(f->db, "SELECT id, name, serial, host, mqtt_port, "
+	if (db_exec_prepared(f->db, "SELECT id, name, serial, host, mqtt_port, "
 	    "access_code, insecure_tls, access_code_enc FROM printers WHERE "
 	    "enabled ORDER BY id", 0, NULL, &res, err) == -1)
 		return -1;
@@ -523,7 +523,7 @@ fleet_planned(struct fleet *f, long long job_id)
 	const char		*p[1] = { id };
 
 	snprintf(id, sizeof(id), "%lld", job_id);
-	if (db_exec(f->db, "SELECT printer_id FROM print_jobs WHERE id = $1",
+	if (db_exec_prepared(f->db, "SELECT printer_id FROM print_jobs WHERE id = $1",
 	    1, p, &res, err) == -1) {
 		log_msg(LOGL_ERROR, 0, job_id, "%s", err);
 		return;

@@ -179,7 +179,7 @@ spool_remaining(struct db *db, struct spoolman *sm, const char *spool, const cha
 		*source = "spoolman";
 		return sp.remaining_weight;
 	}
-	if (db_exec(db, CACHE_SQL, 1, (const char *[]){ spool }, &r, err) == -1)
+	if (db_exec_prepared(db, CACHE_SQL, 1, (const char *[]){ spool }, &r, err) == -1)
 		return NAN;
 	if (db_result_rows(r) == 1 && db_result_double(r, 0, 0, &v) == 0 && isfinite(v))
 		*source = "cache";
@@ -199,7 +199,7 @@ spool_state(struct db *db, const char *job, const char *spool, struct spool_stat
 	struct db_result	*r;
 	int			 i;
 
-	if (db_exec(db, STATE_SQL, 2, (const char *[]){ job, spool }, &r, err) == -1)
+	if (db_exec_prepared(db, STATE_SQL, 2, (const char *[]){ job, spool }, &r, err) == -1)
 		return -1;
 	memset(st, 0, sizeof(*st));
 	for (i = 0; i < 4 && db_result_rows(r) == 1; i++)
@@ -248,7 +248,7 @@ preflight_spool(struct db *db, struct spoolman *sm, const char *job, const char 
 	p[3] = source;
 	p[4] = a.queued_g;
 	p[5] = from;
-	if (db_exec(db, SNAPSHOT_SQL, 6, p, NULL, err) == -1)
+	if (db_exec_prepared(db, SNAPSHOT_SQL, 6, p, NULL, err) == -1)
 		return -1;
 	log_msg(LOGL_INFO, 0, strtoll(job, NULL, 10), "preflight of spool %s from layer %s: %s%s%s", spool, from,
 	    source != NULL ? w : "remaining weight unknown", source != NULL ? " g, less the queued " : "",
@@ -265,7 +265,7 @@ preflight(struct db *db, struct spoolman *sm, long long job, char *err)
 	int			 i, n;
 
 	snprintf(id, sizeof(id), "%lld", job);
-	if (db_exec(db, MISSING_SQL, 1, (const char *[]){ id }, &r, err) == -1)
+	if (db_exec_prepared(db, MISSING_SQL, 1, (const char *[]){ id }, &r, err) == -1)
 		return -1;
 	n = db_result_rows(r);
 	for (i = 0; i < n; i++)
@@ -361,9 +361,9 @@ load_groups(struct db *db, const struct fjob *j, struct db_result **gr, struct f
 	int			 i, n, max = j->layer_count + 1;
 
 	snprintf(id, sizeof(id), "%lld", j->id);
-	if (db_exec(db, GROUPS_SQL, 1, (const char *[]){ id }, gr, err) == -1)
+	if (db_exec_prepared(db, GROUPS_SQL, 1, (const char *[]){ id }, gr, err) == -1)
 		return -1;
-	if (db_exec(db, LAYERS_SQL, 1, (const char *[]){ id }, &lr, err) == -1) {
+	if (db_exec_prepared(db, LAYERS_SQL, 1, (const char *[]){ id }, &lr, err) == -1) {
 		db_result_free(*gr);
 		return -1;
 	}
@@ -397,7 +397,7 @@ runout_event(struct db *db, long long job, json_t *spool, char *err)
 
 	snprintf(id, sizeof(id), "%lld", job);
 	snprintf(sid, sizeof(sid), "%lld", (long long)json_integer_value(json_object_get(spool, "spool_id")));
-	rc = db_exec(db, RUNOUT_SQL, 3, (const char *[]){ id, sid, text }, NULL, err);
+	rc = db_exec_prepared(db, RUNOUT_SQL, 3, (const char *[]){ id, sid, text }, NULL, err);
 	free(text);
 	return rc;
 }
@@ -438,7 +438,7 @@ forecast_job(struct db *db, const struct fjob *j, char *err)
 	snprintf(id, sizeof(id), "%lld", j->id);
 	snprintf(cp, sizeof(cp), "%d", j->checkpoint);
 	if (rc == 0)
-		rc = db_exec(db, STORE_SQL, 3, (const char *[]){ id, text, cp }, NULL, err);
+		rc = db_exec_prepared(db, STORE_SQL, 3, (const char *[]){ id, text, cp }, NULL, err);
 	free(text);
 	return rc;
 }

@@ -84,7 +84,7 @@ jobs_load_active(struct db *db, long long printer_id, struct job *j, char *err)
 	int			 rc;
 
 	snprintf(pid, sizeof(pid), "%lld", printer_id);
-	if (db_exec(db, "SELECT " JOB_COLUMNS " FROM print_jobs "
+	if (db_exec_prepared(db, "SELECT " JOB_COLUMNS " FROM print_jobs "
 	    "WHERE printer_id = $1 AND state IN ('preparing', 'running', "
 	    "'paused')", 1, p, &r, err) == -1)
 		return -1;
@@ -101,7 +101,7 @@ lease_assert(struct db *db, const struct jobs_lease *l, char *err)
 
 	snprintf(pid, sizeof(pid), "%lld", l->printer_id);
 	snprintf(tok, sizeof(tok), "%lld", l->token);
-	return db_exec(db, "SELECT lease_assert($1, $2)", 2, p, NULL, err);
+	return db_exec_prepared(db, "SELECT lease_assert($1, $2)", 2, p, NULL, err);
 }
 
 /* The job's filament -> tray mapping as print_jobs.ams_mapping stores it (new text), or NULL. */
@@ -154,7 +154,7 @@ insert_job(struct db *db, const struct jobs_lease *l,
 	p[10] = pf != NULL ? flag(pf->use_ams) : NULL;
 	p[11] = pf != NULL ? flag(pf->flow_cali >= 0 ? pf->flow_cali :
 	    pf->extrude_cali_flag >= 0 ? pf->extrude_cali_flag != 0 : -1) : NULL;
-	rc = db_exec(db, "INSERT INTO print_jobs (printer_id, job_key, task_id, "
+	rc = db_exec_prepared(db, "INSERT INTO print_jobs (printer_id, job_key, task_id, "
 	    "subtask_id, subtask_name, gcode_file, file_url, plate, member, "
 	    "ams_mapping, use_ams, flow_cali) VALUES ($1, $2, $3, $4, $5, $6, "
 	    "$7, $8::int, $9, $10::jsonb, $11::boolean, $12::boolean) "
@@ -176,7 +176,7 @@ jobs_start(struct db *db, const struct jobs_lease *l,
 	if (db_begin(db, err) == -1)
 		return -1;
 	if (lease_assert(db, l, err) == -1 || insert_job(db, l, js, err) == -1 ||
-	    db_exec(db, "SELECT " JOB_COLUMNS " FROM print_jobs WHERE "
+	    db_exec_prepared(db, "SELECT " JOB_COLUMNS " FROM print_jobs WHERE "
 	    "printer_id = $1 AND job_key = $2", 2, p, &r, err) == -1)
 		goto out;
 	if (db_result_rows(r) != 1) {
@@ -210,7 +210,7 @@ lock_job(struct db *db, struct job *j, struct progress *pr, char *err)
 	long long		 pct;
 
 	snprintf(id, sizeof(id), "%lld", j->id);
-	if (db_exec(db, "SELECT " JOB_COLUMNS ", coalesce(checkpoint_percent, "
+	if (db_exec_prepared(db, "SELECT " JOB_COLUMNS ", coalesce(checkpoint_percent, "
 	    "-1), partial_charged, ams_mapping IS NOT NULL FROM print_jobs "
 	    "WHERE id = $1 FOR UPDATE", 1, p, &r, err) == -1)
 		return -1;
@@ -259,7 +259,7 @@ save_progress(struct db *db, const struct job *j, const struct progress *pr,
 	snprintf(pct, sizeof(pct), "%d", pr->percent);
 	snprintf(cl, sizeof(cl), "%d", j->checkpoint_layer);
 	snprintf(pc, sizeof(pc), "%s", pr->partial_charged ? "true" : "false");
-	return db_exec(db, "UPDATE print_jobs SET state = $2, ended_at = "
+	return db_exec_prepared(db, "UPDATE print_jobs SET state = $2, ended_at = "
 	    "CASE WHEN $2 IN ('finished', 'failed', 'cancelled', 'abandoned') "
 	    "THEN coalesce(ended_at, now()) END, reported_layer = $3::int, "
 	    "checkpoint_percent = $4::int, checkpoint_layer = $5::int, "
@@ -278,7 +278,7 @@ charge(struct db *db, const char *sql, const struct jobs_lease *l,
 	snprintf(pid, sizeof(pid), "%lld", l->printer_id);
 	snprintf(a, sizeof(a), "%d", from);
 	snprintf(b, sizeof(b), "%d", to);
-	return db_exec(db, sql, 4, p, NULL, err);
+	return db_exec_prepared(db, sql, 4, p, NULL, err);
 }
 
 /* Gives filaments of a job without mapping the tray the printer has loaded. */
@@ -290,7 +290,7 @@ fill_trays(struct db *db, const struct job *j, int tray_now, char *err)
 
 	snprintf(id, sizeof(id), "%lld", j->id);
 	snprintf(t, sizeof(t), "%d", tray_now);
-	return db_exec(db, "UPDATE job_filaments SET tray = $2::int "
+	return db_exec_prepared(db, "UPDATE job_filaments SET tray = $2::int "
 	    "WHERE job_id = $1 AND tray IS NULL", 2, p, NULL, err);
 }
 

@@ -302,7 +302,7 @@ update(struct db *db, const char *sql, int n, const char *const *p, char *err)
 	struct db_result	*r;
 	long long		 rows;
 
-	if (db_exec(db, sql, n, p, &r, err) == -1)
+	if (db_exec_prepared(db, sql, n, p, &r, err) == -1)
 		return -1;
 	rows = db_result_affected(r);
 	db_result_free(r);
@@ -329,7 +329,7 @@ cache_used_weight(struct db *db, const struct batch *b, double used)
 		return;
 	snprintf(spool, sizeof(spool), "%d", b->spool);
 	num(ubuf, used);
-	if (db_exec(db, CACHE_SQL, 2, p, NULL, err) == -1)
+	if (db_exec_prepared(db, CACHE_SQL, 2, p, NULL, err) == -1)
 		olog(b, "updating the spool cache: %s", err);
 }
 
@@ -517,7 +517,7 @@ claim(struct db *db, const char *worker_id, struct batch *b, char *err)
 
 	num(lease, OUTBOX_LEASE_S);
 	snprintf(lim, sizeof(lim), "%d", OUTBOX_BATCH_ROWS);
-	if (db_exec(db, CLAIM_SQL, 3, p, &r, err) == -1)
+	if (db_exec_prepared(db, CLAIM_SQL, 3, p, &r, err) == -1)
 		return db_is(db, DB_EXCLUSION_VIOLATION) || db_is(db, "40P01") ||
 		    db_is(db, "40001") ? 2 : -1;
 	n = load_batch(r, b);
@@ -623,7 +623,7 @@ take_over_expired(struct db *db, struct spoolman *sm, const char *worker_id,
 
 	num(lease, OUTBOX_LEASE_S);
 	for (i = 0; i < OUTBOX_MAX_BATCHES; i++) {
-		if (db_exec(db, TAKEOVER_SQL, 3, p, &r, err) == -1)
+		if (db_exec_prepared(db, TAKEOVER_SQL, 3, p, &r, err) == -1)
 			return -1;
 		n = load_batch(r, &b);
 		db_result_free(r);
@@ -834,7 +834,7 @@ next_wake_ms(struct drain *d, double *ms, char *err)
 	*ms = d->poll_ms;
 	if (d->sm == NULL)
 		return 0;
-	if (db_exec(d->db, WAKE_SQL, 0, NULL, &r, err) == -1)
+	if (db_exec_prepared(d->db, WAKE_SQL, 0, NULL, &r, err) == -1)
 		return -1;
 	if (db_result_double(r, 0, 0, &s) == 0 && s * 1000 < *ms)
 		*ms = s * 1000;
@@ -858,7 +858,7 @@ save_health(struct drain *d, char *err)
 		return 0;
 	p[0] = h ? "true" : "false";
 	p[1] = why;
-	if (db_exec(d->db, HEALTH_SQL, 2, p, NULL, err) == -1)
+	if (db_exec_prepared(d->db, HEALTH_SQL, 2, p, NULL, err) == -1)
 		return -1;
 	d->health = h;
 	d->health_at = monoclock_s();

@@ -188,7 +188,7 @@ store_filaments(struct db *db, const char *job, const struct plan *plan,
 	p[0] = job;
 	for (i = 0; i < 10; i++)
 		p[i + 1] = sb_end(&a[i]);
-	rc = db_exec(db, "INSERT INTO job_filaments (job_id, filament_index, "
+	rc = db_exec_prepared(db, "INSERT INTO job_filaments (job_id, filament_index, "
 	    "tray, type, color, tray_info_idx, density, diameter, mm, slicer_mm, "
 	    "grams) SELECT $1::bigint, f.* FROM unnest($2::int[], $3::int[], "
 	    "$4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], "
@@ -216,7 +216,7 @@ store_layers(struct db *db, const char *job, const struct plan *plan,
 	p[0] = job;
 	for (i = 0; i < 3; i++)
 		p[i + 1] = sb_end(&a[i]);
-	rc = db_exec(db, "INSERT INTO job_plan_layers (job_id, layer, "
+	rc = db_exec_prepared(db, "INSERT INTO job_plan_layers (job_id, layer, "
 	    "filament_index, mm) SELECT $1::bigint, l.* FROM unnest($2::int[], "
 	    "$3::int[], $4::float8[]) AS l", 4, p, NULL, err);
 	for (i = 0; i < 3; i++)
@@ -249,7 +249,7 @@ store_marks(struct db *db, const char *job, const struct plan *plan,
 	p[0] = job;
 	for (i = 0; i < 5; i++)
 		p[i + 1] = sb_end(&a[i]);
-	rc = db_exec(db, "INSERT INTO job_plan_marks (job_id, seq, percent, "
+	rc = db_exec_prepared(db, "INSERT INTO job_plan_marks (job_id, seq, percent, "
 	    "layer, filament_index, mm) SELECT $1::bigint, m.* FROM unnest("
 	    "$2::int[], $3::int[], $4::int[], $5::int[], $6::float8[]) AS m", 6,
 	    p, NULL, err);
@@ -266,7 +266,7 @@ lock_job(struct db *db, const char *job, char *err)
 	const char		*p[1] = { job };
 	int			 planned;
 
-	if (db_exec(db, "SELECT planned_at IS NOT NULL FROM print_jobs WHERE "
+	if (db_exec_prepared(db, "SELECT planned_at IS NOT NULL FROM print_jobs WHERE "
 	    "id = $1::bigint FOR UPDATE", 1, p, &r, err) == -1)
 		return -1;
 	if (db_result_rows(r) != 1) {
@@ -289,7 +289,7 @@ mark_planned(struct db *db, const char *job, const struct plan *plan,
 
 	snprintf(layers, sizeof(layers), "%d", plan->layer_count);
 	snprintf(plate, sizeof(plate), "%d", plan->plate);
-	return db_exec(db, "UPDATE print_jobs SET planned_at = now(), "
+	return db_exec_prepared(db, "UPDATE print_jobs SET planned_at = now(), "
 	    "layer_count = $2::int, plate = $3::int, member = $4 WHERE id = "
 	    "$1::bigint", 4, p, NULL, err);
 }

@@ -215,7 +215,7 @@ record_error(struct planner *p, long long id, const char *msg)
 
 	snprintf(job, sizeof(job), "%lld", id);
 	snprintf(text, sizeof(text), "%s%s", ERROR_PREFIX, msg);
-	if (db_exec(p->db, "UPDATE print_jobs SET error = $2 WHERE id = "
+	if (db_exec_prepared(p->db, "UPDATE print_jobs SET error = $2 WHERE id = "
 	    "$1::bigint AND planned_at IS NULL AND error IS DISTINCT FROM $2", 2,
 	    pr, NULL, err) == -1) {
 		db_failed(p, "recording an error", err);
@@ -235,7 +235,7 @@ lock_job(struct planner *p, long long id, int lock)
 
 	snprintf(cls, sizeof(cls), "%d", LOCK_CLASS);
 	snprintf(key, sizeof(key), "%lld", id % 2147483648LL);
-	if (db_exec(p->db, lock ? "SELECT pg_try_advisory_lock($1::int, $2::int)"
+	if (db_exec_prepared(p->db, lock ? "SELECT pg_try_advisory_lock($1::int, $2::int)"
 	    : "SELECT pg_advisory_unlock($1::int, $2::int)", 2, pr, &r, err) == -1) {
 		db_failed(p, "advisory lock", err);
 		return -1;
@@ -255,7 +255,7 @@ still_unplanned(struct planner *p, long long id)
 	int			 rc;
 
 	snprintf(job, sizeof(job), "%lld", id);
-	if (db_exec(p->db, "SELECT 1 FROM print_jobs WHERE id = $1::bigint AND "
+	if (db_exec_prepared(p->db, "SELECT 1 FROM print_jobs WHERE id = $1::bigint AND "
 	    "planned_at IS NULL", 1, pr, &r, err) == -1) {
 		db_failed(p, "reading a job", err);
 		return -1;
@@ -410,7 +410,7 @@ settle(struct planner *p, const struct job_row *j, enum outcome o,
 			    r->attempts, r->attempts == 1 ? "" : "s");
 		retry_drop(p, j->id);
 		snprintf(job, sizeof(job), "%lld", j->id);
-		if (db_exec(p->db, "UPDATE print_jobs SET error = NULL WHERE id = "
+		if (db_exec_prepared(p->db, "UPDATE print_jobs SET error = NULL WHERE id = "
 		    "$1::bigint AND error LIKE 'plan: %'", 1, pr, NULL, err) == -1) {
 			db_failed(p, "clearing an error", err);
 			return -1;
@@ -511,7 +511,7 @@ pass(struct planner *p, long long *next_due)
 
 	snprintf(window, sizeof(window), "%d", p->ctx->ended_window_s > 0 ?
 	    p->ctx->ended_window_s : PLANNER_ENDED_WINDOW_S);
-	if (db_exec(p->db, JOBS_SQL, 2, pr, &r, err) == -1) {
+	if (db_exec_prepared(p->db, JOBS_SQL, 2, pr, &r, err) == -1) {
 		db_failed(p, "listing jobs", err);
 		return -1;
 	}

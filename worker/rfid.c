@@ -131,7 +131,7 @@ rfid_observe(struct db *db, const struct jobs_lease *l, const struct bambu_statu
 	}
 	snprintf(pid, sizeof(pid), "%lld", l->printer_id);
 	snprintf(tok, sizeof(tok), "%lld", l->token);
-	if (db_exec(db, "SELECT rfid_sync($1::bigint, $2::bigint, $3::jsonb)", 3, p, NULL, err) == -1) {
+	if (db_exec_prepared(db, "SELECT rfid_sync($1::bigint, $2::bigint, $3::jsonb)", 3, p, NULL, err) == -1) {
 		free(doc);
 		return -1;
 	}
@@ -161,7 +161,7 @@ read_field(struct db *db, char *field, int *autocreate, char *err)
 	const char		*v;
 	size_t			 n;
 
-	if (db_exec(db, "SELECT (SELECT value FROM settings WHERE key = 'rfid_field'), "
+	if (db_exec_prepared(db, "SELECT (SELECT value FROM settings WHERE key = 'rfid_field'), "
 	    "(SELECT lower(value) IN ('true', 'on', '1') FROM settings WHERE key = 'rfid_autocreate')", 0, NULL, &r,
 	    err) == -1)
 		return -1;
@@ -347,8 +347,8 @@ resolve(struct db *db, struct spoolman *sm, const char *field, int create, const
 	    (rc == 0 && create && json_array_size(ids) == 0 && autocreate(sm, field, d, ids, herr) == -1)) {
 		json_decref(ids);
 		p[3] = herr;
-		return db_exec(db, "UPDATE tray_tags SET last_error = left($4, 4096) WHERE printer_id = $1::bigint "
-		    "AND tray = $2::integer AND tag = $3", 4, p, NULL, err);
+		return db_exec_prepared(db, "UPDATE tray_tags SET last_error = left($4, 4096) "
+		    "WHERE printer_id = $1::bigint AND tray = $2::integer AND tag = $3", 4, p, NULL, err);
 	}
 	if (rc == 1) {
 		json_decref(ids);	/* the claim's backoff brings it back in a second or two */
@@ -357,8 +357,8 @@ resolve(struct db *db, struct spoolman *sm, const char *field, int create, const
 	arr = json_dumps(ids, JSON_COMPACT);
 	json_decref(ids);
 	p[3] = arr;
-	rc = db_exec(db, "SELECT rfid_apply($1::bigint, $2::integer, $3, ARRAY(SELECT jsonb_array_elements_text("
-	    "$4::jsonb)::integer))", 4, p, &r, err);
+	rc = db_exec_prepared(db, "SELECT rfid_apply($1::bigint, $2::integer, $3, "
+	    "ARRAY(SELECT jsonb_array_elements_text($4::jsonb)::integer))", 4, p, &r, err);
 	if (rc == 0) {
 		log_msg(LOGL_INFO, strtoll(pid, NULL, 10), 0, "rfid: tray %s tag %s: %s (spools %s)", tray, tag,
 		    db_result_get(r, 0, 0), arr);
@@ -379,14 +379,15 @@ rfid_drain_once(struct db *db, struct spoolman *sm, int *done, char *err)
 	*done = 0;
 	if (sm == NULL)
 		return 0;
-	if (db_exec(db, CLAIM_SQL, 0, NULL, &r, err) == -1)
+	if (db_exec_prepared(db, CLAIM_SQL, 0, NULL, &r, err) == -1)
 		return -1;
 	if (db_result_rows(r) > 0 && read_field(db, field, &create, err) == -1) {
 		/* A bad setting is the admin's to fix: the rows wait (backoff) with the reason. */
 		const char *p[1] = { err };
 
 		db_result_free(r);
-		return db_exec(db, "UPDATE tray_tags SET last_error = $1 WHERE state = 'pending'", 1, p, NULL, err);
+		return db_exec_prepared(db, "UPDATE tray_tags SET last_error = $1 WHERE state = 'pending'", 1, p,
+		    NULL, err);
 	}
 	for (i = 0; i < db_result_rows(r) && rc == 0; i++) {
 		d.tag = db_result_get(r, i, 2);

@@ -55,7 +55,7 @@ send_one(struct db *db, struct spoolman *sm, const char *id, const char *spool, 
 		log_msg(LOGL_INFO, 0, 0, "location: spool %s row %s: %s%s%s", spool, id,
 		    location != NULL ? "\"" : "", location != NULL ? location : "cleared", location != NULL ? "\"" : "");
 		(*sent)++;
-		return db_exec(db, DONE_SQL, 1, p, NULL, err);
+		return db_exec_prepared(db, DONE_SQL, 1, p, NULL, err);
 	}
 	if (res == SPOOLMAN_NOT_SENT || res == SPOOLMAN_UNKNOWN) {
 		/* A location is set, not added: sending it again cannot count twice. */
@@ -63,11 +63,11 @@ send_one(struct db *db, struct spoolman *sm, const char *id, const char *spool, 
 		if (!spoolman_is_down(sm))
 			log_msg(LOGL_WARN, 0, 0, "location: spool %s row %s: %s: again in %s s", spool, id,
 			    herr, delay);
-		return db_exec(db, RETRY_SQL, 3, p, NULL, err);
+		return db_exec_prepared(db, RETRY_SQL, 3, p, NULL, err);
 	}
 	log_msg(LOGL_WARN, 0, 0, "location: spool %s row %s: needs review: %s", spool, id, herr);
 	snprintf(delay, sizeof(delay), "0");
-	return db_exec(db, REVIEW_SQL, 3, p, NULL, err);
+	return db_exec_prepared(db, REVIEW_SQL, 3, p, NULL, err);
 }
 
 int
@@ -83,7 +83,7 @@ spool_patch_drain_once(struct db *db, struct spoolman *sm, int *sent, char *err)
 	for (i = 0; i < PATCH_BATCH && rc == 0; i++) {
 		const char *p[2];
 
-		if (db_exec(db, CLAIM_SQL, 0, NULL, &r, err) == -1)
+		if (db_exec_prepared(db, CLAIM_SQL, 0, NULL, &r, err) == -1)
 			return -1;
 		if (db_result_rows(r) == 0) {
 			db_result_free(r);
@@ -93,7 +93,7 @@ spool_patch_drain_once(struct db *db, struct spoolman *sm, int *sent, char *err)
 		p[1] = db_result_get(r, 0, 1);
 		if (db_result_int64(r, 0, 3, &attempts) == -1)
 			attempts = 1;
-		rc = db_exec(db, SUPERSEDE_SQL, 2, p, NULL, err);
+		rc = db_exec_prepared(db, SUPERSEDE_SQL, 2, p, NULL, err);
 		if (rc == 0)
 			rc = send_one(db, sm, p[0], p[1], db_result_get(r, 0, 2), (int)attempts, sent, err);
 		db_result_free(r);

@@ -178,7 +178,7 @@ read_settings(struct db *db, const struct secret_key *key, char **url,
 	int			 i;
 
 	*url = *user = *password = NULL;
-	if (db_exec(db, "SELECT key, value FROM settings WHERE key IN "
+	if (db_exec_prepared(db, "SELECT key, value FROM settings WHERE key IN "
 	    "('spoolman_url', 'spoolman_user', 'spoolman_password')", 0, NULL,
 	    &r, err) == -1)
 		return -1;

@@ -84,7 +84,7 @@ status_json_store(struct db *db, long long printer_id, const char *doc,
 
 	snprintf(pid, sizeof(pid), "%lld", printer_id);
 	snprintf(ts, sizeof(ts), "%lld", (long long)last_msg);
-	return db_exec(db, "INSERT INTO printer_status (printer_id, status, "
+	return db_exec_prepared(db, "INSERT INTO printer_status (printer_id, status, "
 	    "connected, worker_id, last_message_at, updated_at) VALUES ($1, "
 	    "$2::jsonb, $3::boolean, $4, to_timestamp($5::bigint), now()) "
 	    "ON CONFLICT (printer_id) DO UPDATE SET status = EXCLUDED.status, "

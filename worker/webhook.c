@@ -87,8 +87,8 @@ read_settings(struct db *db, const struct secret_key *key, char **url, char **se
 	int			 i, rc = 0;
 
 	*url = *secret = NULL;
-	if (db_exec(db, "SELECT key, value FROM settings WHERE key IN ('webhook_url', 'webhook_secret')", 0, NULL,
-	    &r, err) == -1)
+	if (db_exec_prepared(db, "SELECT key, value FROM settings WHERE key IN ('webhook_url', 'webhook_secret')", 0,
+	    NULL, &r, err) == -1)
 		return -1;
 	for (i = 0; i < db_result_rows(r); i++) {
 		const char	*k = db_result_get(r, i, 0), *v = db_result_get(r, i, 1);
@@ -280,7 +280,7 @@ webhook_deliver_once(struct db *db, struct webhook *wh, const char *worker_id,
 		if (attempts > 1)
 			log_msg(LOGL_INFO, 0, 0, "webhook: event %s (%s) delivered at attempt %lld", id, event,
 			    attempts);
-		rc = db_exec(db, DELIVERED_SQL, 3, (const char *[]){ id, worker_id, st }, NULL, err);
+		rc = db_exec_prepared(db, DELIVERED_SQL, 3, (const char *[]){ id, worker_id, st }, NULL, err);
 	} else {
 		last = attempts >= max;
 		snprintf(delay, sizeof(delay), "%.3f", webhook_backoff_s((int)attempts, pol->backoff_s > 0 ?
@@ -290,7 +290,7 @@ webhook_deliver_once(struct db *db, struct webhook *wh, const char *worker_id,
 			    event, attempts, e);
 		else if (attempts == 1)
 			log_msg(LOGL_WARN, 0, 0, "webhook: event %s (%s) not delivered, retrying: %s", id, event, e);
-		rc = db_exec(db, RETRY_SQL, 6, (const char *[]){ id, worker_id, delay, status > 0 ? st : NULL,
+		rc = db_exec_prepared(db, RETRY_SQL, 6, (const char *[]){ id, worker_id, delay, status > 0 ? st : NULL,
 		    last ? "true" : "false", e }, NULL, err);
 	}
 	db_result_free(r);

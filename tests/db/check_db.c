@@ -229,6 +229,65 @@ START_TEST(test_check_error_hides_row)
 }
 END_TEST
 
+/* The first column of the first row of a db_exec_prepared() that must succeed (into buf), and its column count. */
+static const char *
+prepared_one(struct db *d, const char *sql, int n, const char *const *p, char *buf, size_t len, int *cols)
+{
+	struct db_result *r;
+
+	ck_assert_msg(db_exec_prepared(d, sql, n, p, &r, err) == 0, "%s: %s", sql, err);
+	ck_assert_int_eq(db_result_rows(r), 1);
+	snprintf(buf, len, "%s", db_result_get(r, 0, 0));
+	*cols = db_result_cols(r);
+	db_result_free(r);
+	return buf;
+}
+
+/*
+ * db_exec_prepared(): the same answers as db_exec(), more statements than it keeps, and a statement whose result
+ * a migration changed (here ALTER TABLE on a temporary table, on the same connection): run again at once outside
+ * a transaction; inside one, the error, and the statement works once the transaction is retried.
+ */
+START_TEST(test_prepared)
+{
+	static const char	*const select_all = "SELECT * FROM sk_prep";
+	struct db		*d;
+	const char		*p[1] = { "41" };
+	char			 buf[32], sql[48];
+	int			 i, cols;
+
+	ck_assert_msg(db_open(conninfo, &d, err) == 0, "db_open: %s", err);
+	ck_assert_str_eq(prepared_one(d, "SELECT $1::int + 1", 1, p, buf, sizeof(buf), &cols), "42");
+	ck_assert_str_eq(prepared_one(d, "SELECT $1::int + 1", 1, p, buf, sizeof(buf), &cols), "42");
+	ck_assert_msg(db_exec_script(d, "CREATE TEMP TABLE sk_prep (a int); INSERT INTO sk_prep VALUES (1)",
+	    err) == 0, "%s", err);
+	for (i = 0; i < 6; i++) {	/* past the 5 custom plans before a generic one */
+		prepared_one(d, select_all, 0, NULL, buf, sizeof(buf), &cols);
+		ck_assert_int_eq(cols, 1);
+	}
+	ck_assert_msg(db_exec_script(d, "ALTER TABLE sk_prep ADD COLUMN b int DEFAULT 2", err) == 0, "%s", err);
+	prepared_one(d, select_all, 0, NULL, buf, sizeof(buf), &cols);
+	ck_assert_int_eq(cols, 2);
+
+	ck_assert_msg(db_exec_script(d, "ALTER TABLE sk_prep ADD COLUMN c int DEFAULT 3", err) == 0, "%s", err);
+	ck_assert_int_eq(db_begin(d, err), 0);
+	ck_assert_int_eq(db_exec_prepared(d, select_all, 0, NULL, NULL, err), -1);
+	ck_assert_str_eq(db_sqlstate(d), "0A000");
+	db_rollback(d);
+	prepared_one(d, select_all, 0, NULL, buf, sizeof(buf), &cols);
+	ck_assert_int_eq(cols, 3);
+	ck_assert_str_eq(prepared_one(d, "SELECT $1::int + 1", 1, p, buf, sizeof(buf), &cols), "42");
+
+	/* Beyond the statements it keeps, db_exec() answers. */
+	for (i = 0; i < 80; i++) {
+		snprintf(sql, sizeof(sql), "SELECT %d + $1::int", i);
+		snprintf(buf, sizeof(buf), "%d", i + 41);
+		ck_assert_str_eq(prepared_one(d, sql, 1, p, buf + 16, 16, &cols), buf);
+	}
+	db_close(d);
+}
+END_TEST
+
 /* --- printers --- */
 
 START_TEST(test_printer_defaults_and_uniques)
@@ -797,6 +856,7 @@ db_suite(void)
 	for (i = 0; i < sizeof(tx) / sizeof(tx[0]); i++)
 		suite_add_tcase(s, ck_tcase(tx[i].name, tx[i].test, open_tx,
 		    close_tx, 60));
+	suite_add_tcase(s, ck_tcase("prepared", test_prepared, NULL, NULL, 60));
 	tc = tcase_create("notify");
 	tcase_add_checked_fixture(tc, open_pair, close_pair);
 	tcase_set_timeout(tc, 60);

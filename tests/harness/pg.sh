@@ -16,7 +16,7 @@
 # The cluster lives in a new directory under PG_TMPDIR (default /tmp): initdb -A trust --nosync, fsync off,
 # listening on a free port of 127.0.0.1 and on a unix socket in that directory; the superuser is `postgres`.
 # initdb and pg_ctl refuse to run as root, so as root they run as the user postgres (runuser), which owns the
-# directory.  The binaries come from PG_BIN (default /usr/lib/postgresql/15/bin; Debian package postgresql-15,
+# directory.  PG_CONF_EXTRA, when set, is added to postgresql.conf (bench/fleet.sh's PGSS=1).  The binaries come from PG_BIN (default /usr/lib/postgresql/15/bin; Debian package postgresql-15,
 # installed by `make deps`).  pg_stop stops the server and removes the directory; it is safe to call twice.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -83,6 +83,7 @@ max_connections = 60
 shared_buffers = 32MB
 log_min_messages = warning
 autovacuum_naptime = 10s		# as production is advised (docs/operations.md): the fleet bench measures it
+${PG_CONF_EXTRA:-}
 EOF
 	tries=0
 	while :; do
