@@ -234,10 +234,10 @@ ring_release(struct ring *r, int quit)
 /*
  * Feeds g from fd (plain gcode) or from member of z while a second thread
  * reads or inflates the next pieces, and with premove set parses their
- * moves ahead.  The first error in file order wins,
- * as it would sequentially: a parse error in a piece comes before a read
- * error after it.  Returns 0, -1 with err set, or 1 (err untouched) when
- * no thread could be started and the caller must stream sequentially.
+ * moves ahead.  The first error in file order wins, as it would
+ * sequentially: a parse error in a piece comes before a read error after
+ * it.  Returns 0, -1 with err set, or 1 (err untouched) when no thread
+ * could be started and the caller must stream sequentially.
  */
 static int
 stream_piped(int fd, struct threemf *z, const char *member, int premove,

@@ -61,7 +61,7 @@ int	 db_exec(struct db *, const char *sql, int nparams, const char *const *param
 
 /*
  * As db_exec(), through a prepared statement: the first call with a given SQL text prepares it on this connection
- * (PQprepare, named "sk_<n>"), later calls only execute it, which saves the server parsing and planning it
+ * (PQprepare, named "sk_<slot>_<generation>"), later calls only execute it, which saves the server parsing and planning it
  * again.  Statements are matched by their text; up to 64 per connection, beyond that db_exec() is used.  A
  * reconnect (db_check()) forgets them and they are prepared again.  When a migration has changed what a statement
  * returns (SQLSTATE 0A000, "cached plan must not change result type"), it is prepared again and, outside a

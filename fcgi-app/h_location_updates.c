@@ -31,9 +31,9 @@ h_location_list(struct ctx *c)
 	review_list(c, location_states, "pending,needs_review", location_list_sql);
 }
 
-/* Retry only takes the latest row of a spool (spool_patch_retry()); why not, when a later one exists. */
 static const char *const location_takes[] = { "needs_review", NULL };
 
+/* Retry only takes the latest row of a spool (spool_patch_retry()); why not, when a later one exists. */
 static const struct review_kind location_kind = {
 	"location update", "needs_review rows", location_takes, "location", location_row_sql,
 	"SELECT p.state, spool_patch_retry(p.id), CASE WHEN p.state = 'needs_review' AND EXISTS (SELECT 1 "
