@@ -30,9 +30,8 @@ struct ring {
 	pthread_cond_t	 freed;		/* a slot was freed, or the parser quit */
 	char		*buf[RING_SLOTS];
 	size_t		 len[RING_SLOTS];
-	struct gcode_moves *moves[RING_SLOTS];	/* parsed ahead in buf */
+	struct gcode_moves *moves[RING_SLOTS];	/* parsed ahead in buf; NULL: not parsing ahead */
 	atomic_int	 hurry;		/* the parser waits: stop parsing ahead */
-	int		 premove;	/* parse moves ahead (not for gcode_opts.reference) */
 	int		 mid_line;	/* the last slot filled ends inside a line */
 	unsigned	 head;		/* slots filled so far */
 	unsigned	 tail;		/* slots parsed so far */
@@ -123,7 +122,7 @@ ring_put(struct ring *r, size_t len)
 {
 	unsigned k = r->head % RING_SLOTS;
 
-	if (r->premove)
+	if (r->moves[k] != NULL)
 		gcode_premove(r->moves[k], r->buf[k], len, r->mid_line,
 		    &r->hurry);
 	r->mid_line = len > 0 && r->buf[k][len - 1] != '\n';
@@ -214,7 +213,7 @@ ring_next(struct ring *r, const char **buf, size_t *len,
 	if ((more = r->tail != r->head)) {
 		*buf = r->buf[r->tail % RING_SLOTS];
 		*len = r->len[r->tail % RING_SLOTS];
-		*moves = r->premove ? r->moves[r->tail % RING_SLOTS] : NULL;
+		*moves = r->moves[r->tail % RING_SLOTS];
 	}
 	pthread_mutex_unlock(&r->mu);
 	return more;
@@ -254,7 +253,6 @@ stream_piped(int fd, struct threemf *z, const char *member, int premove,
 	r.fd = fd;
 	r.z = z;
 	r.member = member;
-	r.premove = premove;
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.filled, NULL);
 	pthread_cond_init(&r.freed, NULL);

@@ -263,8 +263,10 @@ dump_value(struct dump *d, json_t *v)
 
 #define DUMP_SPLIT_MIN	4096	/* layer cells and marks below which one thread writes them all */
 
-/* What one thread of plan_dump_json() writes: the layers whose cells start in [cell0, cell1), and after them */
-/* (with the arrays' seam and the document's end) every progress mark when tail is set. */
+/*
+ * What one thread of plan_dump_json() writes: the layers whose cells start in [cell0, cell1), and after them
+ * (with the arrays' seam and the document's end) every progress mark when tail is set.
+ */
 struct part {
 	const struct plan	*p;
 	struct dump		*d;
