@@ -18,8 +18,9 @@ enum { AX_X, AX_Y, AX_Z, AX_E, AX__MAX };
 /* The axis words of one move; bit i of has says whether word i was given. */
 struct move {
 	int64_t		 v[AX__MAX];	/* GCODE_UNIT */
-	unsigned	 has;
 	uint32_t	 off;		/* parsed ahead: the line's offset in its piece */
+	uint16_t	 len;		/* parsed ahead: its bytes, the newline included */
+	uint8_t		 has;
 };
 
 /* Moves parsed ahead by gcode_premove(), in the order of their lines. */
@@ -994,36 +995,14 @@ plain_move(const char *s, const char *end)
 	    s[2] == ' ';
 }
 
-/*
- * The move gcode_premove() parsed for the line at s in the piece being fed,
- * or NULL.  Moves are in line order: any for a line before s is passed over
- * (the piece's first, partial line, when gcode_premove() was told wrongly
- * that the piece starts a line).
- */
-static inline const struct move *
-premoved(struct gcode *g, const char *s)
-{
-	const struct gcode_moves	*mv = g->pre;
-	size_t				 off = (size_t)(s - g->pre_base);
-
-	while (g->pre_next < mv->n && mv->m[g->pre_next].off < off)
-		g->pre_next++;
-	if (g->pre_next < mv->n && mv->m[g->pre_next].off == off)
-		return &mv->m[g->pre_next++];
-	return NULL;
-}
-
 /* Interprets one line (without its newline); "G1 " and "G0 " go straight to linear_move(). */
 static inline int
 line(struct gcode *g, const char *s, size_t n, char *err)
 {
-	const char		*end = line_end(s, s + n);
-	const struct move	*m;
+	const char *end = line_end(s, s + n);
 
 	if (plain_move(s, end)) {
 		g->seen_command = 1;
-		if (g->pre != NULL && (m = premoved(g, s)) != NULL)
-			return run_linear(g, m, 0, err);
 		return linear_move(g, s + 2, end, 0, err);
 	}
 	return line_other(g, s, end, err);
@@ -1179,11 +1158,12 @@ premove_line(struct gcode_moves *mv, const char *buf, const char *s,
 	const char	*end = line_end(s, nl);
 	struct move	*m = &mv->m[mv->n];
 
-	if (!plain_move(s, end))
+	if (!plain_move(s, end) || nl - s >= UINT16_MAX)
 		return;
 	memset(m, 0, sizeof(*m));
 	if (move_words_fast(s + 2, end, lim, m) == end) {
 		m->off = (uint32_t)(s - buf);
+		m->len = (uint16_t)(nl + 1 - s);
 		mv->n++;
 	}
 }
@@ -1202,25 +1182,65 @@ gcode_premove(struct gcode_moves *mv, const char *buf, size_t len,
 		return;		/* offsets are 32-bit */
 #endif
 	if (mid_line) {
-		if ((nl = memchr(p, '\n', len)) == NULL)
+		if ((nl = memchr(p, '\n', len)) == NULL ||
+		    memchr(p, '\0', (size_t)(nl - p)) != NULL)
 			return;
 		p = nl + 1;
 	}
-	/* Whole 64-byte blocks while 64 more moves fit (a block holds at most 64 lines), then line by line. */
+	/*
+	 * Whole 64-byte blocks while 64 more moves fit (a block holds at most
+	 * 64 lines), then line by line; a block or line with a NUL ends it.
+	 */
 	for (blk = p; end - blk >= 64 && mv->cap - mv->n >= 64; blk += 64) {
 		if (atomic_load_explicit(stop, memory_order_relaxed))
 			return;
-		for (mask = newlines64(blk, &nul); mask != 0; mask &= mask - 1) {
+		mask = newlines64(blk, &nul);
+		if (nul)
+			return;
+		for (; mask != 0; mask &= mask - 1) {
 			nl = blk + __builtin_ctzll(mask);
 			premove_line(mv, buf, p, nl, end);
 			p = nl + 1;
 		}
 	}
 	while (mv->n < mv->cap && (nl = memchr(p, '\n', (size_t)(end - p))) !=
-	    NULL) {
+	    NULL && memchr(p, '\0', (size_t)(nl - p)) == NULL) {
 		premove_line(mv, buf, p, nl, end);
 		p = nl + 1;
 	}
+}
+
+/*
+ * Interprets the lines from p on up to the end of the last move parsed
+ * ahead in mv (buf being their piece) and returns where it stopped, or
+ * NULL on an error.  The moves come from the parsed records; the lines
+ * between them are found and interpreted one by one.  No byte up to there
+ * needs a look for NUL: gcode_premove() parses no line at or after one.
+ */
+static const char *
+premoved_lines(struct gcode *g, const char *p, const char *buf,
+    const struct gcode_moves *mv, char *err)
+{
+	const struct move	*m, *last = mv->m + mv->n;
+	const char		*s, *nl;
+
+	for (m = mv->m; m < last; m++) {
+		s = buf + m->off;
+		if (s < p)
+			continue;	/* the partial first line, taken for whole */
+		for (; p < s; p = nl + 1) {
+			nl = memchr(p, '\n', (size_t)(s - p));
+			g->lineno++;
+			if (line(g, p, (size_t)(nl - p), err) == -1)
+				return NULL;
+		}
+		g->lineno++;
+		g->seen_command = 1;
+		if (run_linear(g, m, 0, err) == -1)
+			return NULL;
+		p = s + m->len;
+	}
+	return p;
 }
 
 /*
@@ -1250,13 +1270,10 @@ gcode_feed_moves(struct gcode *g, const char *buf, size_t len,
 	}
 	if (rc == 0 && !nul) {
 		g->lim = end;
-		if (mv != NULL && mv->n > 0 && !g->opts.reference) {
-			g->pre = mv;
-			g->pre_base = buf;
-			g->pre_next = 0;
-		}
-		p = whole_lines(g, p, end, &nul, err);
-		g->pre = NULL;
+		if (mv != NULL && !g->opts.reference)
+			p = premoved_lines(g, p, buf, mv, err);
+		if (p != NULL)
+			p = whole_lines(g, p, end, &nul, err);
 		g->lim = g->line + GCODE_LINE_MAX + GCODE_LINE_PAD;
 		if (p == NULL)
 			rc = -1;

@@ -75,9 +75,6 @@ struct gcode {
 	char			*line;		/* GCODE_LINE_MAX + GCODE_LINE_PAD bytes */
 	size_t			 linelen;
 	const char		*lim;		/* readable memory ends here: the buffer of the line being interpreted */
-	const struct gcode_moves *pre;		/* moves parsed ahead for the piece being fed, or NULL */
-	const char		*pre_base;	/* that piece */
-	size_t			 pre_next;	/* the first of them not used yet */
 	int			 overlong;	/* dropping the rest of a long line */
 	int			 seen_command;	/* any G, M or T line */
 

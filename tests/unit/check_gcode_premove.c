@@ -139,6 +139,36 @@ START_TEST(errors_agree_cut_anywhere)
 }
 END_TEST
 
+/*
+ * A NUL byte is the error wherever it hides: in a word a parsed-ahead move
+ * skips (F), in a line between such moves, or in the first line of a
+ * piece; the interpreter does not look at the bytes of the moves it takes
+ * parsed, so gcode_premove() must stop before a NUL.  Long enough for
+ * whole 64-byte blocks on either side of most cuts.
+ */
+START_TEST(nul_bytes_between_and_inside_parsed_moves)
+{
+#define MOVES	"G1 X1 Y2 E.5\nG1 X2 Y3 E.5\nG1 X3 Y4 E.5\nG1 X4 Y5 E.5\n"
+	static const char t0[] = "M83\nT0\n" MOVES MOVES
+	    "G1 X5 Y6 E.5 F12\0\nG1 X6 Y7 E.5\n" MOVES MOVES;
+	static const char t1[] = "M83\nT0\n" MOVES MOVES
+	    "G1 F1\0 X5 E.5\n" MOVES MOVES;
+	static const char t2[] = "M83\nT0\n" MOVES MOVES "M400\0\n" MOVES
+	    MOVES;
+	static const char t3[] = "M83\nT0\n" MOVES MOVES "; a\0 comment\n"
+	    MOVES MOVES "G1 X9 E1e999\n" MOVES;
+	static const char t4[] = "M83\nT0\n" MOVES MOVES "G1 F1\0 X5 E.5\n"
+	    "G1 X6 Y7 E.5\nM400\nM400\n";	/* in the last bytes, line by line */
+#undef MOVES
+
+	agree_everywhere(t0, sizeof(t0) - 1);
+	agree_everywhere(t1, sizeof(t1) - 1);
+	agree_everywhere(t2, sizeof(t2) - 1);
+	agree_everywhere(t3, sizeof(t3) - 1);
+	agree_everywhere(t4, sizeof(t4) - 1);
+}
+END_TEST
+
 /* The usual spellings are parsed ahead, the others left to the interpreter. */
 START_TEST(usual_moves_are_parsed_ahead)
 {
@@ -193,6 +223,7 @@ gcode_premove_suite(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, mixed_spellings_agree_cut_anywhere);
 	tcase_add_test(t, errors_agree_cut_anywhere);
+	tcase_add_test(t, nul_bytes_between_and_inside_parsed_moves);
 	tcase_add_test(t, usual_moves_are_parsed_ahead);
 	tcase_add_test(t, full_or_stopped_leaves_the_rest);
 	suite_add_tcase(s, t);
