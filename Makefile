@@ -66,9 +66,9 @@ PORTABLE_TESTS := gcode gcode_num gcode_premove samples
 PORTABLE_BIN := $(PORTABLE_TESTS:%=$(BUILD)/tests/check_portable_%)
 PORTABLE_OBJ := $(BUILD)/portable/gcode.o
 
-# The threaded paths (analyze's reader parsing ahead, plan_dump_json()'s second writer) under ThreadSanitizer:
+# The threaded path (analyze's reader parsing ahead) under ThreadSanitizer:
 # these unit tests and everything they link built with -fsanitize=thread (not with SAN=1: the two cannot mix).
-TSAN_TESTS := samples plan_json gcode_premove
+TSAN_TESTS := samples gcode_premove
 TSAN_BIN := $(if $(SAN),,$(TSAN_TESTS:%=$(BUILD)/tests/check_tsan_%))
 TSAN_DEPS := $(COMMON_SRC) $(UNIT_HELPER_SRC) $(wildcard tests/harness/*.c)
 

@@ -1,6 +1,5 @@
 /* plan.c: the filament plan of one plate: construction, grams, and its JSON form. */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,95 +260,171 @@ dump_value(struct dump *d, json_t *v)
 
 #define DUMP_LIT(d, s)	dump_text((d), (s), sizeof(s) - 1)
 
-#define DUMP_SPLIT_MIN	4096	/* layer cells and marks below which one thread writes them all */
+/*
+ * The per-layer and progress arrays of a long plan hold tens of thousands
+ * of numbers, and Jansson formats each real with snprintf("%.12g"), most
+ * of plan_dump_json()'s time.  Their objects (digit keys, integers and
+ * reals of 4 decimals) are simple enough to write here as Jansson would:
+ * check_plan_json and fuzz_gcode compare the bytes with json_dumps() of
+ * plan_to_json().  Anything else goes through Jansson.
+ */
+#define FAST_KEYS	(PLAN_MAX_FILAMENTS + 1)	/* keys 0 to PLAN_MAX_FILAMENTS */
+#define FAST_OBJ_MAX	(64 + FAST_KEYS * 32)	/* an object of them, each as ,"64":-12345678.1234 */
+#define FAST_FLAGS	JSON_REAL_PRECISION(12)		/* the only flags written here */
+#define FAST_REAL_LIM	1e12	/* real4() units below which %.12g keeps all four decimals */
+#define PUT_LIT(w, s)	((char *)memcpy((w), (s), sizeof(s) - 1) + sizeof(s) - 1)
+
+/* Writes the decimal digits of v at w and returns the end. */
+static char *
+put_uint(char *w, unsigned long long v)
+{
+	char	 tmp[24];
+	int	 n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n > 0)
+		*w++ = tmp[--n];
+	return w;
+}
+
+static char *
+put_int(char *w, int v)
+{
+	if (v < 0) {
+		*w++ = '-';
+		return put_uint(w, 0ULL - (unsigned long long)v);
+	}
+	return put_uint(w, (unsigned long long)v);
+}
 
 /*
- * What one thread of plan_dump_json() writes: the layers whose cells start in [cell0, cell1), and after them
- * (with the arrays' seam and the document's end) every progress mark when tail is set.
+ * Writes real4(v) as Jansson does with FAST_FLAGS and returns the end, or
+ * NULL (nothing written) when twelve significant digits would round it
+ * (1e8 mm or more) or it is not finite.  v rounds to k units of 0.0001;
+ * %.12g of k / 10000 is k's digits with the point put back and trailing
+ * zeros dropped, and Jansson adds ".0" to a whole number.
  */
-struct part {
-	const struct plan	*p;
-	struct dump		*d;
-	size_t			 cell0, cell1;
-	int			 tail;
-};
-
-static void *
-dump_part(void *arg)
+static char *
+put_real4(char *w, double v)
 {
-	struct part		*t = arg;
-	const struct plan	*p = t->p;
-	struct dump		*d = t->d;
-	size_t			 i;
+	double			 k = round(v * 10000);
+	unsigned long long	 u, frac;
+	int			 n, i;
 
-	for (i = t->cell0; i < t->cell1 && d->rc == 0;) {
+	if (!(fabs(k) < FAST_REAL_LIM))
+		return NULL;
+	if (signbit(k))
+		*w++ = '-';
+	u = (unsigned long long)fabs(k);
+	w = put_uint(w, u / 10000);
+	*w++ = '.';
+	if ((frac = u % 10000) == 0) {
+		*w++ = '0';
+		return w;
+	}
+	for (n = 4; frac % 10 == 0; n--)
+		frac /= 10;
+	for (i = n; i-- > 0; frac /= 10)
+		w[i] = (char)('0' + frac % 10);
+	return w + n;
+}
+
+/*
+ * Writes "f":mm and returns the end, or NULL when mm is beyond put_real4()
+ * or f does not follow *prev in order (as Jansson would keep only one of
+ * the same key); *prev becomes f.
+ */
+static char *
+put_amount(char *w, int f, double mm, int *prev)
+{
+	if (f <= *prev || f >= FAST_KEYS)
+		return NULL;
+	*prev = f;
+	*w++ = '"';
+	w = put_uint(w, (unsigned long long)f);
+	*w++ = '"';
+	*w++ = ':';
+	return put_real4(w, mm);
+}
+
+/*
+ * Appends the text of layer_json(p, i) and advances *i as it does.
+ * Returns 0, or -1 with nothing appended and *i unchanged when put_amount()
+ * refuses a cell.
+ */
+static int
+dump_layer_fast(struct dump *d, const struct plan *p, size_t *i)
+{
+	char	 buf[FAST_OBJ_MAX], *w = buf;
+	size_t	 j = *i;
+	int	 layer = p->cells[j].layer, prev = -1;
+
+	w = put_int(PUT_LIT(w, "{\"layer\":"), layer);
+	w = PUT_LIT(w, ",\"mm\":{");
+	for (; j < p->ncells && p->cells[j].layer == layer; j++) {
+		if (j > *i)
+			*w++ = ',';
+		if ((w = put_amount(w, p->cells[j].filament,
+		    p->cells[j].mm, &prev)) == NULL)
+			return -1;
+	}
+	*w++ = '}';
+	*w++ = '}';
+	dump_text(d, buf, (size_t)(w - buf));
+	*i = j;
+	return 0;
+}
+
+/* Appends the text of mark_json(p, m); returns 0, or -1 with nothing appended (as dump_layer_fast()). */
+static int
+dump_mark_fast(struct dump *d, const struct plan *p, const struct plan_mark *m)
+{
+	char	 buf[FAST_OBJ_MAX], *w = buf;
+	size_t	 j;
+	int	 prev = -1;
+
+	w = put_int(PUT_LIT(w, "{\"percent\":"), m->percent);
+	w = put_int(PUT_LIT(w, ",\"layer\":"), m->layer);
+	w = PUT_LIT(w, ",\"mm\":{");
+	for (j = m->first; j < m->first + m->count; j++) {
+		if (j > m->first)
+			*w++ = ',';
+		if ((w = put_amount(w, p->mark_amounts[j].filament,
+		    p->mark_amounts[j].mm, &prev)) == NULL)
+			return -1;
+	}
+	*w++ = '}';
+	*w++ = '}';
+	dump_text(d, buf, (size_t)(w - buf));
+	return 0;
+}
+
+/*
+ * Appends the per-layer and progress arrays, each object written here when
+ * the flags are FAST_FLAGS and its values allow, else by Jansson.
+ */
+static void
+dump_arrays(struct dump *d, const struct plan *p)
+{
+	size_t	 i;
+	int	 fast = d->flags == FAST_FLAGS;
+
+	for (i = 0; i < p->ncells && d->rc == 0;) {
 		if (i > 0)
 			DUMP_LIT(d, ",");
-		dump_value(d, layer_json(p, &i));
+		if (!fast || dump_layer_fast(d, p, &i) == -1)
+			dump_value(d, layer_json(p, &i));
 	}
-	if (!t->tail)
-		return NULL;
 	DUMP_LIT(d, "],\"progress\":[");
 	for (i = 0; i < p->nmarks && d->rc == 0; i++) {
 		if (i > 0)
 			DUMP_LIT(d, ",");
-		dump_value(d, mark_json(p, &p->marks[i]));
+		if (!fast || dump_mark_fast(d, p, &p->marks[i]) == -1)
+			dump_value(d, mark_json(p, &p->marks[i]));
 	}
 	DUMP_LIT(d, "]}\n");
-	return NULL;
-}
-
-/*
- * The first cell of a layer near the middle of the work (cells and marks alike), where a second thread takes
- * over; p->ncells when the marks are half of it or more.
- */
-static size_t
-split_cell(const struct plan *p)
-{
-	size_t i = (p->ncells + p->nmarks) / 2;
-
-	if (i >= p->ncells)
-		return p->ncells;
-	while (i > 0 && p->cells[i].layer == p->cells[i - 1].layer)
-		i--;
-	return i;
-}
-
-/*
- * Writes the second part (from cell split on) in a thread of its own into memory while the caller writes the
- * first, then appends it: the JSON formatting of a long plan (most of its cost) takes half the time on two
- * cores.  Falls back to one thread when none can be started.
- */
-static void
-dump_parts(struct dump *d, const struct plan *p, size_t split)
-{
-	struct dump	*d2 = xcalloc(1, sizeof(*d2));
-	struct part	 first = { p, d, 0, split, 0 }, second = { p, d2, split, p->ncells, 1 };
-	pthread_t	 tid;
-	char		*text = NULL;
-	size_t		 len = 0;
-
-	d2->flags = d->flags;
-	if ((d2->out = open_memstream(&text, &len)) == NULL ||
-	    pthread_create(&tid, NULL, dump_part, &second) != 0) {
-		if (d2->out != NULL)
-			fclose(d2->out);
-		free(text);
-		free(d2);
-		second.d = d;
-		dump_part(&first);
-		dump_part(&second);
-		return;
-	}
-	dump_part(&first);
-	pthread_join(tid, NULL);
-	dump_flush(d2);
-	if (fclose(d2->out) == EOF || d2->rc == -1)
-		d->rc = -1;
-	else
-		dump_text(d, text, len);
-	free(text);
-	free(d2);
 }
 
 int
@@ -359,7 +434,6 @@ plan_dump_json(const struct plan *p, const char *file, FILE *out,
 	struct dump	*d = xcalloc(1, sizeof(*d));
 	json_t		*head = head_json(p, file);
 	char		*text = json_dumps(head, flags | JSON_COMPACT);
-	struct part	 all = { p, d, 0, p->ncells, 1 };
 	int		 rc;
 
 	json_decref(head);
@@ -372,10 +446,7 @@ plan_dump_json(const struct plan *p, const char *file, FILE *out,
 	dump_text(d, text, strlen(text) - 1);	/* without its final '}' */
 	free(text);
 	DUMP_LIT(d, ",\"layers\":[");
-	if (p->ncells + p->nmarks >= DUMP_SPLIT_MIN)
-		dump_parts(d, p, split_cell(p));
-	else
-		dump_part(&all);
+	dump_arrays(d, p);
 	dump_flush(d);
 	rc = d->rc;
 	free(d);

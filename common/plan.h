@@ -94,7 +94,9 @@ json_t		*plan_to_json(const struct plan *, const char *file);
 /*
  * Writes the same document as plan_to_json(), compact, and a newline to
  * out, one layer at a time so that memory stays flat however many layers
- * there are.  flags are extra json_dumpf() flags (e.g. JSON_REAL_PRECISION).
+ * there are.  flags are extra json_dumpf() flags (e.g. JSON_REAL_PRECISION);
+ * with exactly JSON_REAL_PRECISION(12) the layer and progress objects are
+ * formatted here, to the same bytes, much faster than by Jansson.
  * Returns 0, or -1 on a write error.
  */
 int		 plan_dump_json(const struct plan *, const char *file, FILE *out,

@@ -1,4 +1,7 @@
-/* fuzz_gcode.c: libFuzzer target for the gcode interpreter: fast, parsed-ahead and byte-wise paths must agree. */
+/*
+ * fuzz_gcode.c: libFuzzer target for the gcode interpreter: fast, parsed-ahead and byte-wise paths must agree,
+ * and plan_dump_json() must write what Jansson writes.
+ */
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +21,29 @@ struct way {
 	int	 premove;	/* moves parsed ahead by gcode_premove() */
 	int	 mid_line;	/* what gcode_premove() is told of the second piece (may be wrong) */
 };
+
+/* Aborts unless plan_dump_json() writes json_dumps() of plan_to_json() and a newline. */
+static void
+dump_agrees(const struct plan *p)
+{
+	json_t	*j = plan_to_json(p, "fuzz");
+	char	*want = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
+	char	*got = NULL;
+	size_t	 len = 0;
+	FILE	*f = open_memstream(&got, &len);
+
+	if (want == NULL || f == NULL ||
+	    plan_dump_json(p, "fuzz", f, JSON_REAL_PRECISION(12)) == -1 ||
+	    fclose(f) == EOF || len != strlen(want) + 1 ||
+	    memcmp(want, got, len - 1) != 0 || got[len - 1] != '\n') {
+		fprintf(stderr, "plan_dump_json() differs:\n%s\n%s\n", want,
+		    got);
+		abort();
+	}
+	json_decref(j);
+	free(want);
+	free(got);
+}
 
 /*
  * Feeds data in two pieces (cut at split) and returns the plan as compact
@@ -55,6 +81,8 @@ run(const uint8_t *data, size_t size, size_t split, int use_ams,
 	}
 	if (rc == 0)
 		rc = gcode_finish(g, p, err);
+	if (rc == 0 && w->reference)
+		dump_agrees(p);
 	if (rc == 0) {
 		j = plan_to_json(p, "fuzz");
 		out = json_dumps(j, JSON_COMPACT);
