@@ -276,16 +276,34 @@ skipping(const struct gcode *g)
 	return g->cond_false != 0 || g->ams_depth > 0;
 }
 
-/* Adds physical (GCODE_UNIT) and slicer-replica (mm) amounts to filament f in the current segment. */
-static void
-add(struct gcode *g, int f, int64_t units, double slicer_mm)
+/* Counts filament f as used in the current segment. */
+static inline void
+touch(struct gcode *g, int f)
 {
 	if (!g->seg_touched[f]) {
 		g->seg_touched[f] = 1;
 		g->seg_list[g->nseg++] = f;
 	}
+}
+
+/*
+ * Adds a physical amount (GCODE_UNIT) to filament f in the current segment.
+ * (Apart from add_slicer(): every move adds to both, and adding 0 to the
+ * other sum made one chain of dependent additions through memory.)
+ */
+static inline void
+add_phys(struct gcode *g, int f, int64_t units)
+{
+	touch(g, f);
 	g->seg_mm[f] += units;
-	g->seg_slicer[f] += slicer_mm;
+}
+
+/* Adds a slicer-replica amount (mm) to filament f in the current segment. */
+static inline void
+add_slicer(struct gcode *g, int f, double mm)
+{
+	touch(g, f);
+	g->seg_slicer[f] += mm;
 }
 
 static const char *
@@ -476,14 +494,14 @@ slicer_flush(struct gcode *g, int64_t units)
 	double	de = (double)units / GCODE_UNIT, vol, take;
 
 	if (prev < 0 || prev == n || !(g->split_left > 0) || n == GCODE_NOTOOL) {
-		add(g, n, 0, de);
+		add_slicer(g, n, de);
 		return;
 	}
 	vol = de * area(g, n);
 	take = vol < g->split_left ? vol : g->split_left;
 	g->split_left -= take;
-	add(g, prev, 0, take / area(g, prev));
-	add(g, n, 0, (vol - take) / area(g, n));
+	add_slicer(g, prev, take / area(g, prev));
+	add_slicer(g, n, (vol - take) / area(g, n));
 }
 
 /*
@@ -510,7 +528,7 @@ slicer_move(struct gcode *g, int64_t de, int xy, int z, int virtual)
 	int flush = virtual ? g->in_vflush : g->in_flush;
 
 	if (de > 0 && xy && !g->in_wipe)
-		add(g, g->slic.tool, 0, (double)de / GCODE_UNIT);
+		add_slicer(g, g->slic.tool, (double)de / GCODE_UNIT);
 	else if (de > 0 && !xy && !z && flush)
 		slicer_flush(g, de);
 }
@@ -527,7 +545,7 @@ run_linear(struct gcode *g, const struct move *m, int virtual, char *err)
 		if (apply_move(g, &g->phys, m, 1, &g->slic, &de, &xy, &z,
 		    err) == -1)
 			return -1;
-		add(g, g->phys.tool, de, 0);
+		add_phys(g, g->phys.tool, de);
 		slicer_move(g, de, xy, z, 0);
 		return 0;
 	}
@@ -536,7 +554,7 @@ run_linear(struct gcode *g, const struct move *m, int virtual, char *err)
 		    err))
 			return -1;
 		if (!virtual || (g->in_vflush && de > 0))
-			add(g, g->phys.tool, de, 0);
+			add_phys(g, g->phys.tool, de);
 	}
 	g->diverged = 1;
 	if (apply_move(g, &g->slic, m, 1, NULL, &de, &xy, &z, err) == -1)
@@ -572,13 +590,13 @@ arc_move(struct gcode *g, const char *s, const char *end, char *err)
 		if (apply_move(g, &g->phys, &m, 1, same ? &g->slic : NULL, &de,
 		    &xy, &z, err) == -1)
 			return -1;
-		add(g, g->phys.tool, de, 0);
+		add_phys(g, g->phys.tool, de);
 	}
 	if (!same && apply_move(g, &g->slic, &m, 1, NULL, &de, &xy, &z,
 	    err) == -1)
 		return -1;
 	if (de != 0)
-		add(g, g->slic.tool, 0, (double)de / GCODE_UNIT);
+		add_slicer(g, g->slic.tool, (double)de / GCODE_UNIT);
 	return 0;
 }
 
@@ -730,7 +748,7 @@ long_retraction(struct gcode *g, const char *s, const char *end, char *err)
 	    !(ev >= -GCODE_MAX_MOVE_E))
 		return errbuf_set(err, "line %zu: M620.11 with absurd I or E",
 		    g->lineno);
-	add(g, (int)iv, llround(ev * GCODE_UNIT), 0);
+	add_phys(g, (int)iv, llround(ev * GCODE_UNIT));
 	return 0;
 }
 
