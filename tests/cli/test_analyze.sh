@@ -250,6 +250,32 @@ else
 fi
 check_error "usage: unknown command" 2 frobnicate "$REF"
 
+# --- the front: spoolkeeper runs analyze itself and execs spoolkeeper-admin for the rest ---------
+
+if ldd "$BIN" | grep -Eq 'libpq|libcurl|libgnutls'; then
+	fail "analyze runs without the admin commands' libraries" "$(ldd "$BIN" | grep -E 'libpq|libcurl|libgnutls')"
+else
+	pass "analyze runs without the admin commands' libraries"
+fi
+mkdir "$T/alone" && cp "$BIN" "$T/alone/spoolkeeper" && ln -s "$(cd "$(dirname "$BIN")" && pwd)/spoolkeeper" "$T/link"
+BIN_SAVED=$BIN
+BIN=$T/link
+run help
+if [ "$st" -eq 0 ] && grep -q 'spoolkeeper migrate' "$T/out"; then
+	pass "through a symbolic link, the admin commands are found beside the real program"
+else
+	fail "through a symbolic link, the admin commands are found beside the real program" "exit status $st"
+fi
+BIN=$T/alone/spoolkeeper
+check_error "without spoolkeeper-admin beside it: one line and status 127" 127 migrate
+if grep -q "cannot run $T/alone/spoolkeeper-admin" "$T/err"; then
+	pass "... naming the program it looked for"
+else
+	fail "... naming the program it looked for"
+fi
+check_json "without spoolkeeper-admin beside it, analyze still works" 'd["layer_count"] == 224' analyze --json "$PLAIN"
+BIN=$BIN_SAVED
+
 # --- real samples ----------------------------------------------------------------------------
 
 check_json "--json on the reference 3mf: 100 layers, filaments [0,3]" \
