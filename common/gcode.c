@@ -23,10 +23,22 @@ struct move {
 	uint8_t		 has;
 };
 
-/* Moves parsed ahead by gcode_premove(), in the order of their lines. */
+/* A line gcode_premove() found between two moves it parsed. */
+struct other_line {
+	uint32_t	 off;		/* offset in the piece */
+	uint32_t	 len;		/* bytes, without the newline */
+};
+
+/*
+ * Moves parsed ahead by gcode_premove(), in the order of their lines, and
+ * every other line before the last of them.
+ */
 struct gcode_moves {
-	struct move	*m;
-	size_t		 n, cap;
+	struct move		*m;
+	size_t			 n, cap;
+	struct other_line	*ol;
+	size_t			 nol, olcap;
+	int			 mid_line;	/* what gcode_premove() was told */
 };
 
 static const char *const flag_names[GCODE_FLAG__MAX] = {
@@ -870,7 +882,7 @@ enum mark {
 	MARK_CONFIG, MARK_EXEC, MARK_FOOTER, MARK_BLOCK_END
 };
 
-/* The structural comments; only those with the comment's first letter are tried. */
+/* The structural comments, by first letter: mark_first[] gives where each letter's start. */
 static const struct {
 	const char	*word;
 	size_t		 len;
@@ -880,16 +892,16 @@ static const struct {
 	M("CHANGE_LAYER", MARK_LAYER),
 	M("CONFIG_BLOCK_START", MARK_CONFIG),
 	M("CONFIG_BLOCK_END", MARK_BLOCK_END),
+	M("EXECUTABLE_BLOCK_START", MARK_EXEC),
+	M("EXECUTABLE_BLOCK_END", MARK_FOOTER),
 	M("FLUSH_START", MARK_FLUSH_ON),
 	M("FLUSH_END", MARK_FLUSH_OFF),
+	M("HEADER_BLOCK_START", MARK_HEADER),
+	M("HEADER_BLOCK_END", MARK_BLOCK_END),
 	M("VFLUSH_START", MARK_VFLUSH_ON),
 	M("VFLUSH_END", MARK_VFLUSH_OFF),
 	M("WIPE_START", MARK_WIPE_ON),
 	M("WIPE_END", MARK_WIPE_OFF),
-	M("HEADER_BLOCK_START", MARK_HEADER),
-	M("HEADER_BLOCK_END", MARK_BLOCK_END),
-	M("EXECUTABLE_BLOCK_START", MARK_EXEC),
-	M("EXECUTABLE_BLOCK_END", MARK_FOOTER),
 #undef M
 };
 
@@ -897,11 +909,32 @@ static const struct {
 static int
 find_mark(const char *s, const char *end)
 {
-	size_t i;
+	size_t i, n;
 
-	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
-		if (marks[i].word[0] == *s &&
-		    (size_t)(end - s) >= marks[i].len &&
+	switch (*s) {		/* the range of marks[] with this first letter */
+	case 'C':
+		i = 0, n = 3;
+		break;
+	case 'E':
+		i = 3, n = 2;
+		break;
+	case 'F':
+		i = 5, n = 2;
+		break;
+	case 'H':
+		i = 7, n = 2;
+		break;
+	case 'V':
+		i = 9, n = 2;
+		break;
+	case 'W':
+		i = 11, n = 2;
+		break;
+	default:
+		return -1;
+	}
+	for (; n > 0; i++, n--)
+		if ((size_t)(end - s) >= marks[i].len &&
 		    memcmp(s, marks[i].word, marks[i].len) == 0 &&
 		    skip_blanks(s + marks[i].len, end) == end)
 			return (int)marks[i].mark;
@@ -1148,8 +1181,9 @@ gcode_moves_new(size_t len)
 {
 	struct gcode_moves *mv = xcalloc(1, sizeof(*mv));
 
-	mv->cap = len / GCODE_PREMOVE_BYTES;
+	mv->cap = mv->olcap = len / GCODE_PREMOVE_BYTES;
 	mv->m = xcalloc(mv->cap > 0 ? mv->cap : 1, sizeof(*mv->m));
+	mv->ol = xcalloc(mv->olcap > 0 ? mv->olcap : 1, sizeof(*mv->ol));
 	return mv;
 }
 
@@ -1159,6 +1193,7 @@ gcode_moves_free(struct gcode_moves *mv)
 	if (mv == NULL)
 		return;
 	free(mv->m);
+	free(mv->ol);
 	free(mv);
 }
 
@@ -1168,22 +1203,30 @@ gcode_moves_count(const struct gcode_moves *mv)
 	return mv->n;
 }
 
-/* Parses the line from s to nl (its newline) ahead if it is a plain move of the usual spelling. */
+/*
+ * Takes the line from s to nl (its newline): parses it ahead if it is a
+ * plain move of the usual spelling, else notes where it is.
+ */
 static inline void
 premove_line(struct gcode_moves *mv, const char *buf, const char *s,
     const char *nl, const char *lim)
 {
-	const char	*end = line_end(s, nl);
-	struct move	*m = &mv->m[mv->n];
+	const char		*end = line_end(s, nl);
+	struct move		*m = &mv->m[mv->n];
+	struct other_line	*o;
 
-	if (!plain_move(s, end) || nl - s >= UINT16_MAX)
-		return;
-	memset(m, 0, sizeof(*m));
-	if (move_words_fast(s + 2, end, lim, m) == end) {
-		m->off = (uint32_t)(s - buf);
-		m->len = (uint16_t)(nl + 1 - s);
-		mv->n++;
+	if (plain_move(s, end) && nl - s < UINT16_MAX) {
+		memset(m, 0, sizeof(*m));
+		if (move_words_fast(s + 2, end, lim, m) == end) {
+			m->off = (uint32_t)(s - buf);
+			m->len = (uint16_t)(nl + 1 - s);
+			mv->n++;
+			return;
+		}
 	}
+	o = &mv->ol[mv->nol++];
+	o->off = (uint32_t)(s - buf);
+	o->len = (uint32_t)(nl - s);
 }
 
 void
@@ -1195,6 +1238,8 @@ gcode_premove(struct gcode_moves *mv, const char *buf, size_t len,
 	int		 nul = 0;
 
 	mv->n = 0;
+	mv->nol = 0;
+	mv->mid_line = mid_line;
 #if SIZE_MAX > UINT32_MAX
 	if (len > UINT32_MAX)
 		return;		/* offsets are 32-bit */
@@ -1206,10 +1251,12 @@ gcode_premove(struct gcode_moves *mv, const char *buf, size_t len,
 		p = nl + 1;
 	}
 	/*
-	 * Whole 64-byte blocks while 64 more moves fit (a block holds at most
-	 * 64 lines), then line by line; a block or line with a NUL ends it.
+	 * Whole 64-byte blocks while 64 more moves and lines fit (a block
+	 * holds at most 64 lines), then line by line; a block or line with a
+	 * NUL ends it.
 	 */
-	for (blk = p; end - blk >= 64 && mv->cap - mv->n >= 64; blk += 64) {
+	for (blk = p; end - blk >= 64 && mv->cap - mv->n >= 64 &&
+	    mv->olcap - mv->nol >= 64; blk += 64) {
 		if (atomic_load_explicit(stop, memory_order_relaxed))
 			return;
 		mask = newlines64(blk, &nul);
@@ -1221,42 +1268,39 @@ gcode_premove(struct gcode_moves *mv, const char *buf, size_t len,
 			p = nl + 1;
 		}
 	}
-	while (mv->n < mv->cap && (nl = memchr(p, '\n', (size_t)(end - p))) !=
-	    NULL && memchr(p, '\0', (size_t)(nl - p)) == NULL) {
+	while (mv->n < mv->cap && mv->nol < mv->olcap &&
+	    (nl = memchr(p, '\n', (size_t)(end - p))) != NULL &&
+	    memchr(p, '\0', (size_t)(nl - p)) == NULL) {
 		premove_line(mv, buf, p, nl, end);
 		p = nl + 1;
 	}
 }
 
 /*
- * Interprets the lines from p on up to the end of the last move parsed
- * ahead in mv (buf being their piece) and returns where it stopped, or
- * NULL on an error.  The moves come from the parsed records; the lines
- * between them are found and interpreted one by one.  No byte up to there
- * needs a look for NUL: gcode_premove() parses no line at or after one.
+ * Interprets the lines from where gcode_premove() started (p) up to the
+ * end of the last move it parsed in mv, buf being their piece, and returns
+ * where it stopped, or NULL on an error.  The moves come parsed and the
+ * other lines found: no newline is looked for again, and no byte needs a
+ * look for NUL (gcode_premove() takes no line at or after one).
  */
 static const char *
 premoved_lines(struct gcode *g, const char *p, const char *buf,
     const struct gcode_moves *mv, char *err)
 {
 	const struct move	*m, *last = mv->m + mv->n;
-	const char		*s, *nl;
+	const struct other_line	*o = mv->ol, *oend = mv->ol + mv->nol;
 
 	for (m = mv->m; m < last; m++) {
-		s = buf + m->off;
-		if (s < p)
-			continue;	/* the partial first line, taken for whole */
-		for (; p < s; p = nl + 1) {
-			nl = memchr(p, '\n', (size_t)(s - p));
+		for (; o < oend && o->off < m->off; o++) {
 			g->lineno++;
-			if (line(g, p, (size_t)(nl - p), err) == -1)
+			if (line(g, buf + o->off, o->len, err) == -1)
 				return NULL;
 		}
 		g->lineno++;
 		g->seen_command = 1;
 		if (run_linear(g, m, 0, err) == -1)
 			return NULL;
-		p = s + m->len;
+		p = buf + m->off + m->len;
 	}
 	return p;
 }
@@ -1273,9 +1317,9 @@ gcode_feed_moves(struct gcode *g, const char *buf, size_t len,
 {
 	const char	*p = buf, *end = buf + len, *nl;
 	size_t		 lineno = g->lineno;
-	int		 rc = 0, nul = 0;
+	int		 rc = 0, nul = 0, mid = g->linelen > 0 || g->overlong;
 
-	if (g->linelen > 0 || g->overlong) {
+	if (mid) {
 		nl = memchr(p, '\n', len);
 		if (memchr(p, '\0', (size_t)((nl != NULL ? nl : end) - p)) !=
 		    NULL)
@@ -1288,7 +1332,7 @@ gcode_feed_moves(struct gcode *g, const char *buf, size_t len,
 	}
 	if (rc == 0 && !nul) {
 		g->lim = end;
-		if (mv != NULL && !g->opts.reference)
+		if (mv != NULL && !g->opts.reference && mv->mid_line == mid)
 			p = premoved_lines(g, p, buf, mv, err);
 		if (p != NULL)
 			p = whole_lines(g, p, end, &nul, err);

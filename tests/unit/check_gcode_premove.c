@@ -169,6 +169,72 @@ START_TEST(nul_bytes_between_and_inside_parsed_moves)
 }
 END_TEST
 
+/* Checks that the len bytes of text give the same plan or error every way, cut at cut. */
+static void
+agree_at(const char *text, size_t len, size_t cut)
+{
+	size_t	 ahead;
+	char	*want = run(text, len, cut, BYTEWISE, 0, 0, &ahead), *got;
+	int	 way;
+
+	for (way = AHEAD; way <= AHEAD_LIED_TO; way++) {
+		got = run(text, len, cut, way, 1 << 20, 0, &ahead);
+		ck_assert_msg(strcmp(want, got) == 0, "way %d, cut at %zu:\n%s\n%s",
+		    way, cut, want, got);
+		free(got);
+	}
+	free(want);
+}
+
+/*
+ * The interpreter takes the lines between moves parsed ahead from where
+ * gcode_premove() noted them, without looking for their newlines: blocks
+ * and marks (with blanks around them), ;VG1, blank lines, comments inside
+ * and outside the executable block, errors and their line numbers after
+ * such lines, 300 of them in a row, and a line of 70,000 bytes.
+ */
+START_TEST(lines_between_moves_agree_cut_anywhere)
+{
+#define TAIL	"G1 X7 Y7 E1\nG1 X8 Y8 E1\nG1 X9 Y9 E1\nG1 X10 Y10 E1\n"	/* moves after, parsed ahead */
+	static const char t0[] =
+	    "; HEADER_BLOCK_START\n; filament_diameter: 1.75,2.85\n"
+	    "; HEADER_BLOCK_END\n; EXECUTABLE_BLOCK_START\nM83\nT0\n"
+	    "; a comment\n;no space\nG1 X1 Y1 E1\n  ; FLUSH_START  \n"
+	    "G1 X1 Y1 E1\nG1 E5\n;VG1 E2\n\t\n\r\nG1 X2 Y2 E1\n; FLUSH_END\n"
+	    "  \n# hash\n; CHANGE_LAYER\nM73 L1\nG1 X3 E1\nT1\nG1 X4 E1\n"
+	    "; EXECUTABLE_BLOCK_END\n; filament_diameter: 2.85,1.75\n"
+	    "G1 X5 E1\n; total layer number: 1\nG1 X6 E1\n" TAIL;
+	static const char t1[] = "M83\nT0\nG1 X1 Y1 E1\n; a\n; b\n\n;c\n"
+	    "M73 L-5\nG1 X2 Y2 E1\n" TAIL;
+	char	*t;
+	size_t	 i, len;
+
+	agree_everywhere(t0, sizeof(t0) - 1);
+	agree_everywhere(t1, sizeof(t1) - 1);	/* the error's line number */
+	ck_assert_ptr_nonnull(t = malloc(70000 + 4096));
+	/* 300 lines between two moves, some comments, or all blank; then an error. */
+	for (i = 0; i < 2; i++) {
+		len = (size_t)sprintf(t, "M83\nT0\nG1 X1 Y1 E1\n");
+		for (size_t j = 0; j < 300; j++)
+			len += (size_t)sprintf(t + len, i == 0 && j % 2 ?
+			    "; c\n" : "\n");
+		len += (size_t)sprintf(t + len, "G1 X2 Y2 E1\n" TAIL
+		    "M73 L-5\n" TAIL);
+		agree_everywhere(t, len);
+	}
+	/* A move of 70,000 bytes (its E at the end) between two moves parsed ahead. */
+	len = (size_t)sprintf(t, "M83\nT0\nG1 X1 Y1 E1\nG1 X2 Y2");
+	memset(t + len, ' ', 70000);
+	len += 70000;
+	len += (size_t)sprintf(t + len, "E5\nM73 L1\nG1 X3 Y3 E1\n" TAIL);
+	agree_at(t, len, 0);
+	agree_at(t, len, len / 2);
+	agree_at(t, len, len - 10);
+	free(t);
+#undef TAIL
+}
+END_TEST
+
 /* The usual spellings are parsed ahead, the others left to the interpreter. */
 START_TEST(usual_moves_are_parsed_ahead)
 {
@@ -201,7 +267,8 @@ START_TEST(full_or_stopped_leaves_the_rest)
 	ck_assert_str_eq(want, got);
 	free(got);
 
-	got = run(text_mixed, len, 0, AHEAD, 3 * 16, 0, &ahead);	/* room for 3 */
+	/* Room for 8 moves and 8 lines between them: the lines fill first, after 3 moves. */
+	got = run(text_mixed, len, 0, AHEAD, 8 * 16, 0, &ahead);
 	ck_assert_uint_eq(ahead, 3);
 	ck_assert_str_eq(want, got);
 	free(got);
@@ -224,6 +291,7 @@ gcode_premove_suite(void)
 	tcase_add_test(t, mixed_spellings_agree_cut_anywhere);
 	tcase_add_test(t, errors_agree_cut_anywhere);
 	tcase_add_test(t, nul_bytes_between_and_inside_parsed_moves);
+	tcase_add_test(t, lines_between_moves_agree_cut_anywhere);
 	tcase_add_test(t, usual_moves_are_parsed_ahead);
 	tcase_add_test(t, full_or_stopped_leaves_the_rest);
 	suite_add_tcase(s, t);
