@@ -62,15 +62,16 @@ void		 gcode_moves_free(struct gcode_moves *);
 
 /*
  * Parses the plain moves of the whole lines of buf (len bytes, at most the
- * len given to gcode_moves_new()) into mv, replacing what it held.  With
- * mid_line set, buf continues a line of the piece before it (which did not
- * end in a newline) and its first line is left alone.  Stops early, keeping
- * what it has parsed, once *stop is set or mv is full, and before the first
- * 64-byte block or line holding a NUL byte: gcode_feed_moves() skips the
- * bytes of the moves it is given, and those of the lines between them need
- * no look for NUL either.  Touches nothing but mv, so it may run beside a
- * gcode_feed_moves() on another piece; moves it cannot parse are left to
- * gcode_feed_moves().
+ * len given to gcode_moves_new()) into mv, replacing what it held, and
+ * notes where the other lines are.  With mid_line set, buf continues a line
+ * of the piece before it (which did not end in a newline) and its first
+ * line is left alone; gcode_feed_moves() uses mv only if that was so.
+ * Stops early, keeping what it has parsed, once *stop is set or mv is full,
+ * and before the first 64-byte block or line holding a NUL byte:
+ * gcode_feed_moves() skips the bytes of the moves it is given, and those of
+ * the lines between them need no look for NUL either.  Touches nothing but
+ * mv, so it may run beside a gcode_feed_moves() on another piece; moves it
+ * cannot parse are left to gcode_feed_moves().
  */
 void		 gcode_premove(struct gcode_moves *mv, const char *buf,
 		    size_t len, int mid_line, const atomic_int *stop);
