@@ -534,7 +534,7 @@ same_views(struct gcode *g)
 }
 
 /* Rules S2, S4 and S6: what the slicer counts of a move with signed E de. */
-static void
+static inline void
 slicer_move(struct gcode *g, int64_t de, int xy, int z, int virtual)
 {
 	int flush = virtual ? g->in_vflush : g->in_flush;
@@ -545,6 +545,24 @@ slicer_move(struct gcode *g, int64_t de, int xy, int z, int virtual)
 		slicer_flush(g, de);
 }
 
+/*
+ * run_linear() of a G0/G1 while the views are equal (same_views()), the
+ * usual case: one update serves both.  Inlined where moves come parsed,
+ * the hot path of the file.
+ */
+static inline int
+run_linear_same(struct gcode *g, const struct move *m, char *err)
+{
+	int64_t	de;
+	int	xy, z, tool = g->phys.tool;	/* read before the stores below */
+
+	if (apply_move(g, &g->phys, m, 1, &g->slic, &de, &xy, &z, err) == -1)
+		return -1;
+	add_phys(g, tool, de);
+	slicer_move(g, de, xy, z, 0);
+	return 0;
+}
+
 /* Runs the parsed G0/G1, or ;VG1 (virtual): rules P3/P6 and S2/S4/S6. */
 static int
 run_linear(struct gcode *g, const struct move *m, int virtual, char *err)
@@ -552,15 +570,8 @@ run_linear(struct gcode *g, const struct move *m, int virtual, char *err)
 	int64_t	de;
 	int	xy, z;
 
-	if (!virtual && same_views(g)) {
-		/* The views are equal but for the positions this move sets. */
-		if (apply_move(g, &g->phys, m, 1, &g->slic, &de, &xy, &z,
-		    err) == -1)
-			return -1;
-		add_phys(g, g->phys.tool, de);
-		slicer_move(g, de, xy, z, 0);
-		return 0;
-	}
+	if (!virtual && same_views(g))
+		return run_linear_same(g, m, err);
 	if (!skipping(g)) {
 		if (apply_move(g, &g->phys, m, !virtual, NULL, &de, &xy, &z,
 		    err))
@@ -1298,7 +1309,8 @@ premoved_lines(struct gcode *g, const char *p, const char *buf,
 		}
 		g->lineno++;
 		g->seen_command = 1;
-		if (run_linear(g, m, 0, err) == -1)
+		if ((!skipping(g) && !g->diverged ? run_linear_same(g, m, err) :
+		    run_linear(g, m, 0, err)) == -1)
 			return NULL;
 		p = buf + m->off + m->len;
 	}
