@@ -91,12 +91,62 @@ order_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/*
+ * fill_cells() when the layers never go down in file order (every sliced
+ * file): each layer's chunks are summed per filament as they come, in the
+ * same order as after the sort, and the layer's cells written in filament
+ * order.  Returns 0, or -1 (nothing done) when a layer goes down.
+ */
+static int
+fill_cells_in_order(struct gcode *g, struct plan *p)
+{
+	struct plan_cell	 sum[PLAN_MAX_FILAMENTS + 1];
+	char			 seen[PLAN_MAX_FILAMENTS + 1] = { 0 };
+	int			 used[PLAN_MAX_FILAMENTS + 1], nused, layer, k, f;
+	size_t			 i, j;
+
+	for (i = 1; i < g->nchunks; i++)
+		if (chunk_layer(p, &g->chunks[i]) <
+		    chunk_layer(p, &g->chunks[i - 1]))
+			return -1;
+	p->cells = xcalloc(g->nchunks, sizeof(*p->cells));
+	p->ncells = 0;
+	for (i = 0; i < g->nchunks; i = j) {
+		layer = chunk_layer(p, &g->chunks[i]);
+		nused = 0;
+		for (j = i; j < g->nchunks &&
+		    chunk_layer(p, &g->chunks[j]) == layer; j++) {
+			const struct gcode_chunk *c = &g->chunks[j];
+
+			if (!seen[f = c->filament]) {
+				/* Keeps used sorted: a layer has few filaments. */
+				for (k = nused++; k > 0 && used[k - 1] > f; k--)
+					used[k] = used[k - 1];
+				used[k] = f;
+				seen[f] = 1;
+				sum[f] = (struct plan_cell){ layer, f, 0, 0 };
+			}
+			sum[f].mm += c->mm;
+			sum[f].slicer_mm += c->slicer_mm;
+		}
+		for (k = 0; k < nused; k++) {
+			p->cells[p->ncells++] = sum[used[k]];
+			seen[used[k]] = 0;
+		}
+	}
+	return 0;
+}
+
 /* Merges the chunks into one cell per (layer, filament), in layer order. */
 static void
 fill_cells(struct gcode *g, struct plan *p)
 {
-	struct order	*o = xcalloc(g->nchunks, sizeof(*o));
+	struct order	*o;
 	size_t		 i;
+
+	if (fill_cells_in_order(g, p) == 0)
+		return;
+	o = xcalloc(g->nchunks, sizeof(*o));
 
 	for (i = 0; i < g->nchunks; i++) {
 		o[i].layer = chunk_layer(p, &g->chunks[i]);

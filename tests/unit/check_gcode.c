@@ -172,6 +172,38 @@ START_TEST(layer_zero_and_m73_layers)
 }
 END_TEST
 
+/*
+ * Cells come in layer, then filament order, summed in file order: when the
+ * layers only go up (summed as they come) and when M73 L goes back (sorted).
+ */
+START_TEST(cells_in_layer_then_filament_order)
+{
+	static const char *const texts[] = {
+		"M83\nM73 L1\nT3\nG1 X1 E1\nT1\nG1 X2 E2\nT3\nG1 X3 E4\n"
+		"M73 P50\nT2\nG1 X4 E8\nM73 L2\nT1\nG1 X5 E16\n",
+		"M83\nM73 L2\nT1\nG1 X5 E16\nM73 L1\nT3\nG1 X1 E1\nT1\n"
+		"G1 X2 E2\nT3\nG1 X3 E4\nM73 P50\nT2\nG1 X4 E8\nM73 L2\n"
+	};
+	static const struct { int layer, f; double mm; } want[2][4] = {
+		{ { 1, 1, 2 }, { 1, 2, 8 }, { 1, 3, 5 }, { 2, 1, 16 } },
+		{ { 1, 1, 2 }, { 1, 2, 8 }, { 1, 3, 5 }, { 2, 1, 16 } }
+	};
+	size_t	 t, i;
+
+	for (t = 0; t < 2; t++) {
+		struct plan *p = run(texts[t]);
+
+		ck_assert_uint_eq(p->ncells, 4);
+		for (i = 0; i < 4; i++) {
+			ck_assert_int_eq(p->cells[i].layer, want[t][i].layer);
+			ck_assert_int_eq(p->cells[i].filament, want[t][i].f);
+			ck_mm(p->cells[i].mm, want[t][i].mm);
+		}
+		plan_free(p);
+	}
+}
+END_TEST
+
 START_TEST(change_layer_without_m73)
 {
 	struct plan *p = run("M83\nG1 X1 E1\n; CHANGE_LAYER\nG1 X2 E2\n"
@@ -501,6 +533,7 @@ gcode_suite(void)
 	ADD(m1020_selects);
 	ADD(e_before_any_tool_goes_to_first_tool);
 	ADD(layer_zero_and_m73_layers);
+	ADD(cells_in_layer_then_filament_order);
 	ADD(change_layer_without_m73);
 	ADD(flush_counted_by_slicer_only_inside_tags);
 	ADD(wipe_moves_not_counted_by_slicer);
