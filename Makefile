@@ -52,7 +52,7 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 COMMON_LIB := $(BUILD)/libcommon.a
 
 # spoolkeeper is a small front that runs analyze itself and execs spoolkeeper-admin (every command) for the rest:
-# without libpq and libcurl (and the GnuTLS they bring), analyze starts in 1 ms instead of 5 (docs/gcode.md).
+# without libpq and libcurl (and the GnuTLS they bring), analyze starts in about 2 ms instead of 7 (docs/gcode.md).
 FRONT_SRC := worker/cli/front.c worker/cli/cmd_analyze.c
 FRONT_OBJ := $(FRONT_SRC:%.c=$(BUILD)/%.o)
 FRONT_BIN := $(BUILD)/bin/spoolkeeper

@@ -893,7 +893,7 @@ enum mark {
 	MARK_CONFIG, MARK_EXEC, MARK_FOOTER, MARK_BLOCK_END
 };
 
-/* The structural comments, by first letter: mark_first[] gives where each letter's start. */
+/* The structural comments, grouped by first letter (find_mark() knows where each group starts). */
 static const struct {
 	const char	*word;
 	size_t		 len;

@@ -289,6 +289,7 @@ put_uint(char *w, unsigned long long v)
 	return w;
 }
 
+/* Writes v in decimal at w and returns the end. */
 static char *
 put_int(char *w, int v)
 {
