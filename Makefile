@@ -51,7 +51,7 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 COMMON_LIB := $(BUILD)/libcommon.a
 
-# spoolkeeper is a small front that runs analyze itself and execs spoolkeeper-admin (every command) for the rest:
+# spoolkeeper is a small front that runs analyze itself and execs spoolkeeper-cli (every command) for the rest:
 # without libpq and libcurl (and the GnuTLS they bring), analyze starts in about 2 ms instead of 7 (docs/gcode.md).
 FRONT_SRC := worker/cli/front.c worker/cli/cmd_analyze.c
 FRONT_OBJ := $(FRONT_SRC:%.c=$(BUILD)/%.o)
@@ -59,7 +59,7 @@ FRONT_BIN := $(BUILD)/bin/spoolkeeper
 FRONT_LIBS = $(shell pkg-config --libs jansson libzip expat 2>/dev/null) -lm
 CLI_SRC	:= $(filter-out worker/cli/front.c,$(wildcard worker/cli/*.c))
 CLI_OBJ	:= $(CLI_SRC:%.c=$(BUILD)/%.o)
-CLI_BIN	:= $(BUILD)/bin/spoolkeeper-admin
+CLI_BIN	:= $(BUILD)/bin/spoolkeeper-cli
 
 UNIT_SRC := $(wildcard tests/unit/check_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

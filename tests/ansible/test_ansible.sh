@@ -31,7 +31,7 @@ for c in ansible-playbook ansible-lint openssl; do
 		exit 1
 	fi
 done
-for p in spoolkeeper spoolkeeper-admin spoolkeeper-web spoolkeeper-worker; do
+for p in spoolkeeper spoolkeeper-cli spoolkeeper-web spoolkeeper-worker; do
 	if [ ! -x "$BINDIR/$p" ]; then
 		echo "not ok - $BINDIR/$p is not built (make)"
 		exit 1
@@ -75,7 +75,7 @@ fi
 pg_start || { fail "PostgreSQL test cluster starts"; exit 1; }
 mkdir -p "$T/prebuilt" "$T/tls" "$T/nginx" "$T/log" "$T/root" || exit 1
 # The prebuilt method, from copies (a rebuild or a new migration in the checkout between the runs must not count).
-cp "$BINDIR/spoolkeeper" "$BINDIR/spoolkeeper-admin" "$BINDIR/spoolkeeper-web" "$BINDIR/spoolkeeper-worker" \
+cp "$BINDIR/spoolkeeper" "$BINDIR/spoolkeeper-cli" "$BINDIR/spoolkeeper-web" "$BINDIR/spoolkeeper-worker" \
     "$T/prebuilt/" || exit 1
 cp -r sql "$T/sql" || exit 1
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=spoolkeeper.test -keyout "$T/tls/privkey.pem" \

@@ -250,7 +250,7 @@ else
 fi
 check_error "usage: unknown command" 2 frobnicate "$REF"
 
-# --- the front: spoolkeeper runs analyze itself and execs spoolkeeper-admin for the rest ---------
+# --- the front: spoolkeeper runs analyze itself and execs spoolkeeper-cli for the rest ---------
 
 if ldd "$BIN" | grep -Eq 'libpq|libcurl|libgnutls'; then
 	fail "analyze runs without the admin commands' libraries" "$(ldd "$BIN" | grep -E 'libpq|libcurl|libgnutls')"
@@ -267,13 +267,13 @@ else
 	fail "through a symbolic link, the admin commands are found beside the real program" "exit status $st"
 fi
 BIN=$T/alone/spoolkeeper
-check_error "without spoolkeeper-admin beside it: one line and status 127" 127 migrate
-if grep -q "cannot run $T/alone/spoolkeeper-admin" "$T/err"; then
+check_error "without spoolkeeper-cli beside it: one line and status 127" 127 migrate
+if grep -q "cannot run $T/alone/spoolkeeper-cli" "$T/err"; then
 	pass "... naming the program it looked for"
 else
 	fail "... naming the program it looked for"
 fi
-check_json "without spoolkeeper-admin beside it, analyze still works" 'd["layer_count"] == 224' analyze --json "$PLAIN"
+check_json "without spoolkeeper-cli beside it, analyze still works" 'd["layer_count"] == 224' analyze --json "$PLAIN"
 BIN=$BIN_SAVED
 
 # --- real samples ----------------------------------------------------------------------------

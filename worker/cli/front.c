@@ -1,4 +1,4 @@
-/* front.c: the spoolkeeper command: runs analyze itself and hands every other command to spoolkeeper-admin. */
+/* front.c: the spoolkeeper command: runs analyze itself and hands every other command to spoolkeeper-cli. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -7,17 +7,17 @@
 
 #include "cli.h"
 
-#define ADMIN_NAME	"spoolkeeper-admin"
+#define CLI_NAME	"spoolkeeper-cli"
 
 /*
- * Runs spoolkeeper-admin from this program's own directory with the same
+ * Runs spoolkeeper-cli from this program's own directory with the same
  * arguments; returns only on failure (127, after a message).  Why two
  * programs: the admin commands link libpq and libcurl, whose LDAP support
  * brings in GnuTLS, and GnuTLS's constructor alone takes about 4 ms at
  * every start; `spoolkeeper analyze` links none of them (docs/gcode.md).
  */
 static int
-run_admin(char *argv[])
+run_cli(char *argv[])
 {
 	char	 path[PATH_MAX];
 	char	*slash;
@@ -31,11 +31,11 @@ run_admin(char *argv[])
 	}
 	path[n] = '\0';
 	if ((slash = strrchr(path, '/')) == NULL ||
-	    (size_t)(slash + 1 - path) + sizeof(ADMIN_NAME) > sizeof(path)) {
+	    (size_t)(slash + 1 - path) + sizeof(CLI_NAME) > sizeof(path)) {
 		fprintf(stderr, "spoolkeeper: odd program path %s\n", path);
 		return 127;
 	}
-	memcpy(slash + 1, ADMIN_NAME, sizeof(ADMIN_NAME));
+	memcpy(slash + 1, CLI_NAME, sizeof(CLI_NAME));
 	execv(path, argv);
 	fprintf(stderr, "spoolkeeper: cannot run %s: %s\n", path,
 	    strerror(errno));
@@ -47,5 +47,5 @@ main(int argc, char *argv[])
 {
 	if (argc >= 2 && strcmp(argv[1], "analyze") == 0)
 		return cmd_analyze(argc - 1, argv + 1);
-	return run_admin(argv);
+	return run_cli(argv);
 }
