@@ -300,8 +300,8 @@ touch(struct gcode *g, int f)
 
 /*
  * Adds a physical amount (GCODE_UNIT) to filament f in the current segment.
- * (Apart from add_slicer(): every move adds to both, and adding 0 to the
- * other sum made one chain of dependent additions through memory.)
+ * (Separate from add_slicer(): one add() for both added 0 to the other sum
+ * on every move.)
  */
 static inline void
 add_phys(struct gcode *g, int f, int64_t units)
@@ -893,63 +893,76 @@ enum mark {
 	MARK_CONFIG, MARK_EXEC, MARK_FOOTER, MARK_BLOCK_END
 };
 
-/* The structural comments, grouped by first letter (find_mark() knows where each group starts). */
-static const struct {
+/* A structural comment and the marker it is. */
+struct mark_word {
 	const char	*word;
 	size_t		 len;
 	enum mark	 mark;
-} marks[] = {
+};
+
+/* The structural comments, one table per first letter: find_mark() tries only the comment's. */
 #define M(w, m) { w, sizeof(w) - 1, m }
+static const struct mark_word marks_c[] = {
 	M("CHANGE_LAYER", MARK_LAYER),
 	M("CONFIG_BLOCK_START", MARK_CONFIG),
-	M("CONFIG_BLOCK_END", MARK_BLOCK_END),
-	M("EXECUTABLE_BLOCK_START", MARK_EXEC),
-	M("EXECUTABLE_BLOCK_END", MARK_FOOTER),
-	M("FLUSH_START", MARK_FLUSH_ON),
-	M("FLUSH_END", MARK_FLUSH_OFF),
-	M("HEADER_BLOCK_START", MARK_HEADER),
-	M("HEADER_BLOCK_END", MARK_BLOCK_END),
-	M("VFLUSH_START", MARK_VFLUSH_ON),
-	M("VFLUSH_END", MARK_VFLUSH_OFF),
-	M("WIPE_START", MARK_WIPE_ON),
-	M("WIPE_END", MARK_WIPE_OFF),
-#undef M
+	M("CONFIG_BLOCK_END", MARK_BLOCK_END)
 };
+static const struct mark_word marks_e[] = {
+	M("EXECUTABLE_BLOCK_START", MARK_EXEC),
+	M("EXECUTABLE_BLOCK_END", MARK_FOOTER)
+};
+static const struct mark_word marks_f[] = {
+	M("FLUSH_START", MARK_FLUSH_ON),
+	M("FLUSH_END", MARK_FLUSH_OFF)
+};
+static const struct mark_word marks_h[] = {
+	M("HEADER_BLOCK_START", MARK_HEADER),
+	M("HEADER_BLOCK_END", MARK_BLOCK_END)
+};
+static const struct mark_word marks_v[] = {
+	M("VFLUSH_START", MARK_VFLUSH_ON),
+	M("VFLUSH_END", MARK_VFLUSH_OFF)
+};
+static const struct mark_word marks_w[] = {
+	M("WIPE_START", MARK_WIPE_ON),
+	M("WIPE_END", MARK_WIPE_OFF)
+};
+#undef M
+#define MARKS(t)	(t), sizeof(t) / sizeof((t)[0])
+
+/* The marker of the n in table t that the comment text at s is (trailing blanks allowed), or -1. */
+static int
+match_mark(const char *s, const char *end, const struct mark_word *t,
+    size_t n)
+{
+	for (; n > 0; t++, n--)
+		if ((size_t)(end - s) >= t->len &&
+		    memcmp(s, t->word, t->len) == 0 &&
+		    skip_blanks(s + t->len, end) == end)
+			return (int)t->mark;
+	return -1;
+}
 
 /* Returns the marker the comment text at s is (trailing blanks allowed), or -1. */
 static int
 find_mark(const char *s, const char *end)
 {
-	size_t i, n;
-
-	switch (*s) {		/* the range of marks[] with this first letter */
+	switch (*s) {
 	case 'C':
-		i = 0, n = 3;
-		break;
+		return match_mark(s, end, MARKS(marks_c));
 	case 'E':
-		i = 3, n = 2;
-		break;
+		return match_mark(s, end, MARKS(marks_e));
 	case 'F':
-		i = 5, n = 2;
-		break;
+		return match_mark(s, end, MARKS(marks_f));
 	case 'H':
-		i = 7, n = 2;
-		break;
+		return match_mark(s, end, MARKS(marks_h));
 	case 'V':
-		i = 9, n = 2;
-		break;
+		return match_mark(s, end, MARKS(marks_v));
 	case 'W':
-		i = 11, n = 2;
-		break;
+		return match_mark(s, end, MARKS(marks_w));
 	default:
 		return -1;
 	}
-	for (; n > 0; i++, n--)
-		if ((size_t)(end - s) >= marks[i].len &&
-		    memcmp(s, marks[i].word, marks[i].len) == 0 &&
-		    skip_blanks(s + marks[i].len, end) == end)
-			return (int)marks[i].mark;
-	return -1;
 }
 
 static int
